@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { IsoUtc, MessageId } from '../common.js';
+
+const base = { id: MessageId, ts: IsoUtc, replyTo: z.string().optional().describe('Topic for the reply; default {prefix}/{gatewayId}/cmd/reply') };
+
+export const AlarmAckCommand = z
+  .object({ ...base, command: z.literal('alarm.ack'), alarmId: z.string(), by: z.string().max(100), note: z.string().max(500).optional() })
+  .strict();
+export const CaseStatusCommand = z
+  .object({
+    ...base,
+    command: z.literal('case.status'),
+    reportId: z.string(),
+    caseId: z.string().optional(),
+    status: z.enum(['registered', 'dispatched', 'handled', 'closed', 'rejected']),
+    note: z.string().max(500).optional(),
+  })
+  .strict();
+export const ConfigReloadCommand = z.object({ ...base, command: z.literal('config.reload') }).strict();
+export const SnapshotRequestCommand = z.object({ ...base, command: z.literal('snapshot.request'), cameraId: z.string() }).strict();
+
+export const Command = z
+  .discriminatedUnion('command', [AlarmAckCommand, CaseStatusCommand, ConfigReloadCommand, SnapshotRequestCommand])
+  .describe('Downlink command from the central side');
+export type Command = z.infer<typeof Command>;
+
+export const CommandReply = z
+  .object({
+    id: MessageId,
+    ts: IsoUtc,
+    type: z.literal('cmd-reply'),
+    gatewayId: z.string(),
+    requestId: z.string().describe('id of the command this answers'),
+    ok: z.boolean(),
+    error: z.string().optional(),
+    result: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+export type CommandReply = z.infer<typeof CommandReply>;

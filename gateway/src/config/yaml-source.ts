@@ -1,0 +1,99 @@
+import { readFileSync } from 'node:fs';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { z } from 'zod';
+
+/** One problem in a YAML file, printed as `file:line: path: message`. */
+export interface SourceProblem {
+  file: string;
+  line: number;
+  path: string;
+  message: string;
+}
+
+export function formatProblem(p: SourceProblem): string {
+  return `${p.file}:${p.line}: ${p.path || '(root)'}: ${p.message}`;
+}
+
+export class SourceError extends Error {
+  constructor(readonly problems: SourceProblem[]) {
+    super(problems.map(formatProblem).join('\n'));
+    this.name = 'SourceError';
+  }
+}
+
+/** A parsed YAML document that can say on which line any path sits. */
+export class YamlSource {
+  private readonly lines = new LineCounter();
+  readonly doc: Document;
+
+  constructor(readonly file: string, text: string) {
+    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true });
+  }
+
+  static read(file: string): YamlSource {
+    return new YamlSource(file, readFileSync(file, 'utf8'));
+  }
+
+  syntaxProblems(): SourceProblem[] {
+    return this.doc.errors.map((e) => ({
+      file: this.file,
+      line: e.linePos?.[0]?.line ?? 1,
+      path: '',
+      message: `YAML: ${e.message.split('\n')[0]}`,
+    }));
+  }
+
+  /** Line of the node at `path`, or of its nearest existing parent. */
+  lineOf(path: readonly PropertyKey[]): number {
+    for (let n = path.length; n >= 0; n--) {
+      const node = this.doc.getIn(path.slice(0, n) as unknown[], true) as Node | undefined;
+      if (node && typeof node === 'object' && 'range' in node && node.range) return this.lines.linePos(node.range[0]).line;
+    }
+    return 1;
+  }
+
+  /**
+   * Replaces `${NAME}` and `${NAME:-default}` in string scalars with environment values, in place.
+   * Secrets stay out of the file; a missing variable is a problem at its line, never an empty password.
+   */
+  substituteEnv(env: NodeJS.ProcessEnv): SourceProblem[] {
+    const problems: SourceProblem[] = [];
+    const visit = (node: unknown, path: (string | number)[]): void => {
+      if (isScalar(node)) {
+        if (typeof node.value !== 'string' || !node.value.includes('${')) return;
+        node.value = node.value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, dflt?: string) => {
+          const v = env[name];
+          if (v !== undefined && v !== '') return v;
+          if (dflt !== undefined) return dflt;
+          problems.push({ file: this.file, line: this.lineOf(path), path: dotted(path), message: `environment variable ${name} is not set` });
+          return '';
+        });
+      } else if (isMap(node)) {
+        for (const pair of node.items) visit(pair.value, [...path, isScalar(pair.key) ? String(pair.key.value) : String(pair.key)]);
+      } else if (isSeq(node)) {
+        node.items.forEach((item, i) => visit(item, [...path, i]));
+      }
+    };
+    visit(this.doc.contents, []);
+    return problems;
+  }
+
+  toJS(): unknown {
+    return this.doc.toJS({ maxAliasCount: 100 });
+  }
+
+  /** Validates with a zod schema; every issue becomes a problem with its line. */
+  validate<T extends z.ZodType>(schema: T, pathPrefix: (string | number)[] = []): { value?: z.output<T>; problems: SourceProblem[] } {
+    const result = schema.safeParse(this.toJS());
+    if (result.success) return { value: result.data, problems: [] };
+    return { problems: result.error.issues.map((i) => this.problem([...pathPrefix, ...(i.path as (string | number)[])], i.message)) };
+  }
+
+  problem(path: readonly PropertyKey[], message: string): SourceProblem {
+    return { file: this.file, line: this.lineOf(path), path: dotted(path), message };
+  }
+}
+
+export function dotted(path: readonly PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
+}
