@@ -63,7 +63,7 @@ export const envelopeShape = {
   id: MessageId,
   ts: IsoUtc,
   gatewayId: GatewayId,
-  seq: z.number().int().nonnegative().describe('Per-gateway sequence number, +1 per message; gaps mean lost messages'),
+  seq: z.number().int().nonnegative().describe('Per-gateway sequence number, +1 per message; a gap means messages were lost or thinned. Status messages repeat the latest number: they describe the connection and are outside the sequence'),
   v: z.literal(CONTRACT_VERSION).describe('Contract version'),
 } as const;
 
@@ -80,3 +80,9 @@ export const deviceShape = {
     .optional()
     .describe('GB/T 30428 16-digit component ID of the watched asset, when configured'),
 } as const;
+
+export type GridId = z.infer<typeof GridId>;
+export type Location = z.infer<typeof Location>;
+export type ComponentCode = z.infer<typeof ComponentCode>;
+export type EventCode = z.infer<typeof EventCode>;
+export type Severity = z.infer<typeof Severity>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IsoUtc, MessageId } from '../common.js';
+import { envelopeShape, IsoUtc, MessageId } from '../common.js';
 
 const base = { id: MessageId, ts: IsoUtc, replyTo: z.string().optional().describe('Topic for the reply; default {prefix}/{gatewayId}/cmd/reply') };
 
@@ -26,10 +26,8 @@ export type Command = z.infer<typeof Command>;
 
 export const CommandReply = z
   .object({
-    id: MessageId,
-    ts: IsoUtc,
+    ...envelopeShape,
     type: z.literal('cmd-reply'),
-    gatewayId: z.string(),
     requestId: z.string().describe('id of the command this answers'),
     ok: z.boolean(),
     error: z.string().optional(),

@@ -61,6 +61,8 @@ export class YamlSource {
     const visit = (node: unknown, path: (string | number)[]): void => {
       if (isScalar(node)) {
         if (typeof node.value !== 'string' || !node.value.includes('${')) return;
+        // An unquoted scalar that is exactly one reference takes the type its value reads as (port: ${PORT}).
+        const whole = node.type === 'PLAIN' && /^\$\{[^}]+\}$/.test(node.value);
         node.value = node.value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, dflt?: string) => {
           const v = env[name];
           if (v !== undefined && v !== '') return v;
@@ -68,6 +70,10 @@ export class YamlSource {
           problems.push({ file: this.file, line: this.lineOf(path), path: dotted(path), message: `environment variable ${name} is not set` });
           return '';
         });
+        if (whole && typeof node.value === 'string') {
+          if (/^-?\d+(\.\d+)?$/.test(node.value)) node.value = Number(node.value);
+          else if (node.value === 'true' || node.value === 'false') node.value = node.value === 'true';
+        }
       } else if (isMap(node)) {
         for (const pair of node.items) visit(pair.value, [...path, isScalar(pair.key) ? String(pair.key.value) : String(pair.key)]);
       } else if (isSeq(node)) {

@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { gatewayVersion } from './paths.js';
+import { registerConfig } from './config-cmd.js';
+import { registerDecode } from './decode.js';
+import { registerDemo } from './demo.js';
+import { registerRun } from './run.js';
+import { registerSimulate } from './simulate.js';
+
+const program = new Command('gridgate')
+  .description('GridGate: edge gateway for street-level city infrastructure')
+  .version(gatewayVersion())
+  .showHelpAfterError();
+
+registerRun(program);
+registerConfig(program);
+registerDecode(program);
+registerSimulate(program);
+registerDemo(program);
+
+program.parseAsync(process.argv).catch((e: Error) => {
+  process.stderr.write(`gridgate: ${e.message}\n`);
+  process.exit(1);
+});

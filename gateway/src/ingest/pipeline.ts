@@ -1,0 +1,108 @@
+import { uplinkTopics, type UplinkTopics } from '@gridgate/contract';
+import type { AlarmEngine } from '../alarms/alarm-engine.js';
+import type { Transition } from '../alarms/engine.js';
+import type { Codec } from '../codecs/codec.js';
+import type { DeviceRegistry, Device } from '../runtime/devices.js';
+import type { RejectCounter } from '../runtime/rejects.js';
+import { alarmBody, availabilityBody, telemetryBody } from '../uplink/messages.js';
+import type { Outbound, UplinkSink } from '../uplink/outbound.js';
+import type { Stamper } from '../uplink/stamper.js';
+import { decodeUplink } from './decode.js';
+import { Rejection, type DecodedUplink, type RawUplink } from './types.js';
+
+/** Downstream stages that want decoded telemetry and alarm transitions (history, reports, sinks). */
+export interface PipelineListener {
+  telemetry?(device: Device, u: DecodedUplink): void;
+  alarm?(device: Device, t: Transition): void;
+}
+
+export interface PipelineCounters {
+  received: number;
+  decoded: number;
+  alarms: number;
+}
+
+/**
+ * normalize → decide: a raw uplink becomes canonical telemetry, alarm rules see it, and what results is
+ * stamped and handed to the uplink sink. Synchronous and free of I/O (the sink and listeners are injected).
+ */
+export class Pipeline {
+  readonly counters: PipelineCounters = { received: 0, decoded: 0, alarms: 0 };
+  private readonly topics: UplinkTopics;
+  private readonly online = new Map<string, boolean>();
+  private readonly listeners: PipelineListener[] = [];
+
+  constructor(
+    private readonly deps: {
+      gatewayId: string;
+      topicPrefix: string;
+      devices: DeviceRegistry;
+      codecs: ReadonlyMap<string, Codec>;
+      engine: AlarmEngine;
+      stamper: Stamper;
+      sink: UplinkSink;
+      rejects: RejectCounter;
+      now?: () => number;
+    },
+  ) {
+    this.topics = uplinkTopics(deps.topicPrefix, deps.gatewayId);
+  }
+
+  addListener(l: PipelineListener): void {
+    this.listeners.push(l);
+  }
+
+  /** Processes one uplink. Returns false when it was rejected (already counted and logged). */
+  accept(raw: RawUplink): boolean {
+    this.counters.received++;
+    const device = this.deps.devices.byId.get(raw.deviceId);
+    if (!device) {
+      this.deps.rejects.reject(raw.deviceId, 'unknown-device', `no device "${raw.deviceId}" in this gateway's config`);
+      return false;
+    }
+    let decoded: DecodedUplink;
+    try {
+      const d = decodeUplink(device.profile, this.deps.codecs, raw.content, device.params);
+      decoded = { deviceId: device.id, profileId: device.profile.id, observedAt: raw.observedAt ?? raw.receivedAt, raw: d.raw, metrics: d.metrics };
+    } catch (e) {
+      if (e instanceof Rejection) {
+        this.deps.rejects.reject(device.id, e.reason, e.message);
+        return false;
+      }
+      throw e;
+    }
+    this.counters.decoded++;
+    const now = raw.receivedAt;
+    this.send({ topic: this.topics.telemetry(device.id), message: this.deps.stamper.stamp(telemetryBody(device, decoded), now), qos: 1, retain: false, class: 'telemetry' });
+    if (this.online.get(device.id) !== true) this.setAvailability(device.id, 'online', now);
+    for (const l of this.listeners) l.telemetry?.(device, decoded);
+    this.publishTransitions(this.deps.engine.sample(device.id, decoded.metrics, now));
+    return true;
+  }
+
+  publishTransitions(ts: Transition[]): void {
+    for (const t of ts) {
+      const device = this.deps.devices.byId.get(t.deviceId);
+      if (!device) continue;
+      this.counters.alarms++;
+      this.send({ topic: this.topics.alarm(device.id), message: this.deps.stamper.stamp(alarmBody(device, t), t.at), qos: 1, retain: false, class: 'alarm' });
+      if (t.rule.rule.kind === 'offline') {
+        if (t.state === 'raised') this.setAvailability(device.id, 'offline', t.at, 'no data within the reporting interval');
+      }
+      for (const l of this.listeners) l.alarm?.(device, t);
+    }
+  }
+
+  setAvailability(id: string, state: 'online' | 'offline', at: number, reason?: string): void {
+    this.online.set(id, state === 'online');
+    this.send({ topic: this.topics.availability(id), message: this.deps.stamper.stamp(availabilityBody(id, state, at, reason), at), qos: 1, retain: true, class: 'availability' });
+  }
+
+  isOnline(id: string): boolean | undefined {
+    return this.online.get(id);
+  }
+
+  private send(o: Outbound): void {
+    this.deps.sink.put(o);
+  }
+}

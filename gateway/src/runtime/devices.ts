@@ -1,0 +1,65 @@
+import type { ComponentCode, Location } from '@gridgate/contract';
+import type { DeviceConfig, GatewayConfig } from '../config/schema.js';
+import type { LoadedProfile } from '../profiles/load.js';
+import type { DeviceProfile } from '../profiles/schema.js';
+import { resolveRule, type ResolvedRule } from '../alarms/conditions.js';
+
+/** A configured device joined with its profile: everything the pipeline needs to know about it. */
+export interface Device {
+  id: string;
+  config: DeviceConfig;
+  profile: DeviceProfile;
+  gridId: string;
+  location: Location;
+  componentCode: string;
+  assetType: string;
+  assetId?: string;
+  params: Record<string, number | string | boolean>;
+  rules: ResolvedRule[];
+}
+
+/** Grid lookup by position (the grid map); absent until a deployment configures one. */
+export type GridResolver = (loc: Location) => string | undefined;
+
+export interface DeviceRegistry {
+  byId: Map<string, Device>;
+  /** LoRaWAN DevEUI (lower-case hex) → device. */
+  byDevEui: Map<string, Device>;
+}
+
+export function buildDevices(config: GatewayConfig, profiles: Map<string, LoadedProfile>, resolveGrid?: GridResolver): DeviceRegistry {
+  const byId = new Map<string, Device>();
+  const byDevEui = new Map<string, Device>();
+  for (const d of config.devices) {
+    const profile = profiles.get(d.profile)?.profile;
+    if (!profile) throw new Error(`device ${d.id}: unknown profile ${d.profile}`);
+    const location = d.location ?? config.gateway.location!;
+    const gridId = d.gridId ?? (d.location && resolveGrid?.(d.location)) ?? config.gateway.gridId;
+    if (!gridId) throw new Error(`device ${d.id}: its location is outside every grid of the grid map and gateway.gridId is not set`);
+    const params = { ...profile.params, ...d.params };
+    const rules = profile.alarms
+      .filter((r) => d.alarms[r.id]?.enabled !== false)
+      .map((r) => {
+        try {
+          return resolveRule(r, params, d.reportingIntervalS ?? profile.reportingIntervalS);
+        } catch (e) {
+          throw new Error(`device ${d.id}, rule ${r.id}: ${(e as Error).message}`);
+        }
+      });
+    const device: Device = {
+      id: d.id,
+      config: d,
+      profile,
+      gridId,
+      location,
+      componentCode: (d.componentCode ?? profile.componentCode) as ComponentCode,
+      assetType: profile.assetType,
+      ...(d.assetId && { assetId: d.assetId }),
+      params,
+      rules,
+    };
+    byId.set(d.id, device);
+    if (d.lorawan) byDevEui.set(d.lorawan.devEui, device);
+  }
+  return { byId, byDevEui };
+}

@@ -1,0 +1,210 @@
+import { uplinkTopics } from '@gridgate/contract';
+import type { Logger } from 'pino';
+import { AlarmEngine } from '../alarms/alarm-engine.js';
+import { AlarmStore } from '../alarms/store.js';
+import type { Codec } from '../codecs/codec.js';
+import { builtinCodecs } from '../codecs/index.js';
+import type { LoadedConfig } from '../config/load.js';
+import { Pipeline } from '../ingest/pipeline.js';
+import type { RawUplink } from '../ingest/types.js';
+import { EmbeddedBroker } from '../southbound/broker/embedded-broker.js';
+import { LnsConnection } from '../southbound/lns/lns-connection.js';
+import { openDatabase, type Db } from '../store/db.js';
+import { statusBody } from '../uplink/messages.js';
+import { MqttUplink } from '../uplink/mqtt-uplink.js';
+import { SqliteOutbox } from '../uplink/outbox.js';
+import { Stamper } from '../uplink/stamper.js';
+import { CommandRouter } from './commands.js';
+import { buildDevices, type DeviceRegistry, type GridResolver } from './devices.js';
+import { RejectCounter } from './rejects.js';
+
+export interface GatewayOptions {
+  loaded: LoadedConfig;
+  log: Logger;
+  version: string;
+  codecs?: ReadonlyMap<string, Codec>;
+  resolveGrid?: GridResolver;
+  /** Called when the central side asks for a config reload: validates, then the host swaps the gateway. */
+  onReloadRequest?: () => { ok: boolean; problems?: string };
+}
+
+const TICK_MS = 1000;
+const SEEN_FLUSH_EVERY = 10; // ticks
+
+/** The composition root: builds every stage from the config and wires the adapters at the edges. */
+export class Gateway {
+  readonly devices: DeviceRegistry;
+  readonly pipeline: Pipeline;
+  readonly engine: AlarmEngine;
+  readonly outbox: SqliteOutbox;
+  readonly uplink: MqttUplink;
+  readonly commands: CommandRouter;
+  readonly rejects: RejectCounter;
+  readonly broker?: EmbeddedBroker;
+  readonly lns: LnsConnection[] = [];
+  ports: { port?: number; tlsPort?: number } = {};
+  readonly startedAt = Date.now();
+  private readonly db: Db;
+  private readonly alarmStore: AlarmStore;
+  private readonly stamper: Stamper;
+  private ticks = 0;
+  private timers: NodeJS.Timeout[] = [];
+
+  constructor(private readonly opts: GatewayOptions) {
+    const { config } = opts.loaded;
+    const log = opts.log;
+    this.devices = buildDevices(config, opts.loaded.profiles, opts.resolveGrid);
+    this.db = openDatabase(config.gateway.dataDir);
+    this.rejects = new RejectCounter(log);
+    this.alarmStore = new AlarmStore(this.db);
+    const rules = new Map([...this.devices.byId.values()].map((d) => [d.id, d.rules]));
+    this.engine = new AlarmEngine(rules, this.alarmStore.load(), this.startedAt);
+    const topics = uplinkTopics(config.uplink.topicPrefix, config.gateway.id);
+    this.commands = new CommandRouter(log);
+    this.uplink = new MqttUplink(config.uplink, config.uplink.clientId ?? config.gateway.id, {
+      statusTopic: topics.status,
+      cmdTopic: topics.cmd,
+      birth: () => this.statusPayload('online'),
+      will: () => this.statusPayload('offline', 'last-will'),
+      onCommand: (payload, responseTopic) => void this.onCommand(payload, responseTopic),
+    }, log);
+    this.outbox = new SqliteOutbox(this.db, this.uplink);
+    this.stamper = new Stamper(config.gateway.id, this.outbox);
+    this.pipeline = new Pipeline({
+      gatewayId: config.gateway.id,
+      topicPrefix: config.uplink.topicPrefix,
+      devices: this.devices,
+      codecs: opts.codecs ?? builtinCodecs(),
+      engine: this.engine,
+      stamper: this.stamper,
+      sink: this.outbox,
+      rejects: this.rejects,
+    });
+    this.commands.register('alarm.ack', (cmd) => {
+      const t = this.engine.acknowledge(cmd.alarmId, cmd.by, Date.now());
+      if (!t) throw new Error(`no active, unacknowledged alarm with id ${cmd.alarmId}`);
+      this.pipeline.publishTransitions([t]);
+      this.persistAlarms(false);
+      return { alarmId: cmd.alarmId, state: 'acknowledged' };
+    });
+    if (opts.onReloadRequest) {
+      this.commands.register('config.reload', () => {
+        const r = opts.onReloadRequest!();
+        if (!r.ok) throw new Error(`config refused, the running config stays:\n${r.problems}`);
+        return { reloading: true };
+      });
+    }
+    if (config.broker.enabled) {
+      this.broker = new EmbeddedBroker(config.broker, {
+        credentialsOf: (id) => {
+          const d = this.devices.byId.get(id);
+          if (!d || d.profile.transport !== 'mqtt-json') return undefined;
+          return { ...(d.config.credentials && { passwordHash: d.config.credentials.passwordHash }) };
+        },
+        accept: (raw, done) => this.ingest(raw, done),
+        reject: (id, reason, detail) => this.rejects.reject(id, reason, detail),
+        log,
+      });
+    }
+    for (const l of config.lns) {
+      this.lns.push(new LnsConnection(l, { devices: this.devices, accept: (raw, done) => this.ingest(raw, done), reject: (id, r, d) => this.rejects.reject(id, r, d), log }));
+    }
+  }
+
+  /** Southbound entry: processes one uplink and calls back once what it produced is durable. */
+  ingest(raw: RawUplink, done: (err?: Error) => void): void {
+    try {
+      this.pipeline.accept(raw);
+    } catch (e) {
+      this.opts.log.error({ device: raw.deviceId, err: (e as Error).stack }, 'pipeline failed on one message');
+    }
+    this.persistAlarms(false);
+    this.outbox.whenDurable(done);
+  }
+
+  async start(): Promise<void> {
+    this.uplink.start();
+    if (this.broker) this.ports = await this.broker.listen();
+    for (const l of this.lns) l.start();
+    this.timers.push(setInterval(() => this.tick(), TICK_MS));
+    const statusEvery = this.opts.loaded.config.uplink.statusIntervalS * 1000;
+    this.timers.push(setInterval(() => this.publishStatus(), statusEvery));
+    for (const t of this.timers) t.unref();
+    this.opts.log.info({ gateway: this.opts.loaded.config.gateway.id, devices: this.devices.byId.size, ports: this.ports }, 'gateway started');
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    try {
+      this.pipeline.publishTransitions(this.engine.tick(now, (id) => this.sourceDown(id)));
+      this.persistAlarms(++this.ticks % SEEN_FLUSH_EVERY === 0);
+    } catch (e) {
+      this.opts.log.error({ err: (e as Error).stack }, 'alarm tick failed');
+    }
+  }
+
+  /** A LoRaWAN device's silence says nothing while every network server it could come through is down. */
+  private sourceDown(deviceId: string): boolean {
+    const d = this.devices.byId.get(deviceId);
+    if (!d?.config.lorawan || !this.lns.length) return false;
+    const via = d.config.lorawan.lns;
+    const candidates = this.lns.filter((l) => !via || l.id === via);
+    return candidates.length > 0 && candidates.every((l) => !l.connected);
+  }
+
+  private persistAlarms(includeSeen: boolean): void {
+    this.alarmStore.save(this.engine.takeDirty(includeSeen), Date.now());
+  }
+
+  counters(): Record<string, number> {
+    const o = this.outbox.stats();
+    return {
+      received: this.pipeline.counters.received,
+      decoded: this.pipeline.counters.decoded,
+      rejected: this.rejects.total,
+      alarmTransitions: this.pipeline.counters.alarms,
+      activeAlarms: this.engine.active().length,
+      backlog: o.backlog,
+      published: o.acked,
+      devices: this.devices.byId.size,
+    };
+  }
+
+  private statusPayload(state: 'online' | 'offline', reason?: string): string {
+    const now = Date.now();
+    const body = statusBody(state, this.opts.version, this.startedAt, now, state === 'online' ? this.counters() : {}, reason);
+    return JSON.stringify(this.stamper.stampOutOfSequence(body, now));
+  }
+
+  private publishStatus(): void {
+    if (!this.uplink.connected) return;
+    this.uplink.publish(uplinkTopics(this.opts.loaded.config.uplink.topicPrefix, this.opts.loaded.config.gateway.id).status, this.statusPayload('online'), 1, true, () => {});
+  }
+
+  private async onCommand(payload: Buffer, responseTopic?: string): Promise<void> {
+    const { config } = this.opts.loaded;
+    const topics = uplinkTopics(config.uplink.topicPrefix, config.gateway.id);
+    const body = await this.commands.handle(payload);
+    // Replies stay under our own topic tree (least privilege): a replyTo elsewhere is ignored.
+    const base = `${config.uplink.topicPrefix}/${config.gateway.id}/`;
+    let requested: string | undefined = responseTopic;
+    try {
+      requested ??= (JSON.parse(payload.toString()) as { replyTo?: string }).replyTo;
+    } catch {
+      /* not JSON: the default reply topic */
+    }
+    const topic = requested?.startsWith(base) && !/[#+]/.test(requested) ? requested : topics.cmdReply;
+    this.outbox.put({ topic, message: this.stamper.stamp(body), qos: 1, retain: false, class: 'reply' });
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    await Promise.all(this.lns.map((l) => l.stop()));
+    if (this.broker) await this.broker.close();
+    this.persistAlarms(true);
+    this.outbox.close();
+    await this.uplink.stop(this.statusPayload('offline', 'shutdown'));
+    this.db.close();
+    this.opts.log.info('gateway stopped');
+  }
+}

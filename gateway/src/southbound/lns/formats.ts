@@ -1,0 +1,185 @@
+// Uplink messages of LoRaWAN network servers' MQTT integrations, parsed into one shape. Pure.
+// The Things Stack v3: https://www.thethingsindustries.com/docs/integrations/data-formats/
+// ChirpStack v4:       https://www.chirpstack.io/docs/chirpstack/integrations/events.html
+// Both use the protobuf JSON mapping, which omits zero values: no f_port/fPort means port 0.
+import { Rejection } from '../../ingest/types.js';
+
+export interface LnsUplink {
+  /** Lower-case hex, 16 characters. */
+  devEui: string;
+  deviceName?: string;
+  applicationId?: string;
+  fPort: number;
+  bytes: Uint8Array;
+  /** When the network server received it (ms since the epoch). */
+  observedAt?: number;
+  /** Best gateway's RSSI (dBm) and that gateway's SNR (dB). */
+  rssi?: number;
+  snr?: number;
+}
+
+export type LnsKind = 'ttn-v3' | 'chirpstack-v4';
+
+/** Default uplink subscriptions per network server kind. */
+export const LNS_UPLINK_TOPICS: Readonly<Record<LnsKind, string>> = {
+  'ttn-v3': 'v3/+/devices/+/up',
+  'chirpstack-v4': 'application/+/device/+/event/up',
+};
+
+/**
+ * An uplink with nothing for a codec: fPort 0 (MAC commands only) or an empty application payload.
+ * Normal LoRaWAN traffic, not bad input; callers may drop it quietly instead of counting a rejection.
+ */
+export class EmptyUplink extends Rejection {
+  constructor(message: string) {
+    super('bad-envelope', message);
+    this.name = 'EmptyUplink';
+  }
+}
+
+type Json = Record<string, unknown>;
+
+const bad = (message: string): Rejection => new Rejection('bad-envelope', message);
+
+function parseObject(text: string, what: string): Json {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw bad(`${what} message is not JSON: ${(e as Error).message}`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad(`${what} message must be a JSON object`);
+  return v as Json;
+}
+
+function obj(o: Json, key: string, path: string): Json | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'object' || Array.isArray(v)) throw bad(`${path} must be an object`);
+  return v as Json;
+}
+
+function str(o: Json | undefined, key: string, path: string): string | undefined {
+  const v = o?.[key];
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v !== 'string') throw bad(`${path} must be a string, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function devEuiOf(v: string | undefined, path: string): string {
+  if (v === undefined) throw bad(`${path} is missing: the uplink does not say which device sent it`);
+  if (!/^[0-9a-fA-F]{16}$/.test(v)) throw bad(`${path} must be 16 hex digits, got ${JSON.stringify(v)}`);
+  return v.toLowerCase();
+}
+
+function fPortOf(v: unknown, path: string): number {
+  if (v === undefined || v === null) return 0; // omitted zero value
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 255) throw bad(`${path} must be an integer 0…255, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+function payloadOf(v: unknown, fPort: number, path: string, portPath: string): Uint8Array {
+  if (fPort === 0) throw new EmptyUplink(`${portPath} is 0 (or absent): a MAC-only uplink carries no application payload to decode`);
+  if (v === undefined || v === null || v === '') throw new EmptyUplink(`${path} is absent: the uplink on fPort ${fPort} carries no application payload`);
+  if (typeof v !== 'string' || !BASE64.test(v)) throw bad(`${path} must be base64 text, got ${JSON.stringify(v).slice(0, 60)}`);
+  return Uint8Array.from(Buffer.from(v, 'base64'));
+}
+
+// RFC 3339 as both servers write it (nanoseconds allowed); Date.parse alone also takes local-time forms.
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/;
+
+function timeOf(v: string | undefined, path: string): number | undefined {
+  if (v === undefined) return undefined;
+  const t = RFC3339.test(v) ? Date.parse(v) : NaN;
+  if (!Number.isFinite(t)) throw bad(`${path} must be an RFC 3339 UTC timestamp, got ${JSON.stringify(v)}`);
+  return t;
+}
+
+/** Strongest gateway's RSSI and SNR. Radio metadata is advisory: malformed entries are skipped, never fatal. */
+function bestRadio(list: unknown, rssiKeys: readonly string[]): { rssi?: number; snr?: number } {
+  if (!Array.isArray(list)) return {};
+  let best: { rssi?: number; snr?: number } = {};
+  for (const e of list) {
+    if (typeof e !== 'object' || e === null) continue;
+    const m = e as Json;
+    const rssi = rssiKeys.map((k) => m[k]).find((x): x is number => typeof x === 'number' && Number.isFinite(x));
+    const snr = typeof m.snr === 'number' && Number.isFinite(m.snr) ? m.snr : undefined;
+    if (rssi === undefined) {
+      if (best.rssi === undefined && best.snr === undefined && snr !== undefined) best = { snr };
+      continue;
+    }
+    if (best.rssi === undefined || rssi > best.rssi) best = snr === undefined ? { rssi } : { rssi, snr };
+  }
+  return best;
+}
+
+/** Drops absent optional fields, so a message without them has no such keys at all. */
+function compact(up: LnsUplink): LnsUplink {
+  for (const k of Object.keys(up) as (keyof LnsUplink)[]) if (up[k] === undefined) delete up[k];
+  return up;
+}
+
+/**
+ * The Things Stack v3 uplink: topic `v3/{application id}[@{tenant}]/devices/{device id}/up`.
+ * An empty topic skips the topic checks (e.g. a message pasted into `gridgate decode`).
+ */
+export function parseTtnV3Uplink(topic: string, text: string): LnsUplink {
+  let topicApp: string | undefined;
+  let topicDevice: string | undefined;
+  if (topic) {
+    const m = /^v3\/([^/]+)\/devices\/([^/]+)\/up$/.exec(topic);
+    if (!m) throw bad(`topic ${topic} is not a The Things Stack uplink topic (v3/{application}@{tenant}/devices/{device}/up)`);
+    topicApp = m[1]!.split('@')[0];
+    topicDevice = m[2];
+  }
+  const msg = parseObject(text, 'The Things Stack');
+  const ids = obj(msg, 'end_device_ids', 'end_device_ids');
+  if (!ids) throw bad('end_device_ids is missing: not a The Things Stack device message');
+  const up = obj(msg, 'uplink_message', 'uplink_message');
+  if (!up) throw bad('uplink_message is missing: not an uplink (a join, downlink or service event?)');
+  const deviceName = str(ids, 'device_id', 'end_device_ids.device_id') ?? topicDevice;
+  if (topicDevice && deviceName !== topicDevice) throw bad(`end_device_ids.device_id "${deviceName}" does not match the topic's device "${topicDevice}"`);
+  const devEui = devEuiOf(str(ids, 'dev_eui', 'end_device_ids.dev_eui'), 'end_device_ids.dev_eui');
+  const applicationId = str(obj(ids, 'application_ids', 'end_device_ids.application_ids'), 'application_id', 'end_device_ids.application_ids.application_id') ?? topicApp;
+  const fPort = fPortOf(up.f_port, 'uplink_message.f_port');
+  const bytes = payloadOf(up.frm_payload, fPort, 'uplink_message.frm_payload', 'uplink_message.f_port');
+  const observedAt = timeOf(str(up, 'received_at', 'uplink_message.received_at'), 'uplink_message.received_at') ?? timeOf(str(msg, 'received_at', 'received_at'), 'received_at');
+  return compact({ devEui, deviceName, applicationId, fPort, bytes, observedAt, ...bestRadio(up.rx_metadata, ['rssi', 'channel_rssi']) });
+}
+
+/**
+ * ChirpStack v4 uplink event (JSON marshaler): topic `application/{application id}/device/{devEui}/event/up`.
+ * An empty topic skips the topic checks.
+ */
+export function parseChirpStackV4Up(topic: string, text: string): LnsUplink {
+  let topicApp: string | undefined;
+  let topicEui: string | undefined;
+  if (topic) {
+    const m = /^application\/([^/]+)\/device\/([^/]+)\/event\/up$/.exec(topic);
+    if (!m) throw bad(`topic ${topic} is not a ChirpStack v4 uplink topic (application/{application id}/device/{devEui}/event/up)`);
+    topicApp = m[1];
+    topicEui = m[2]!.toLowerCase();
+  }
+  const msg = parseObject(text, 'ChirpStack');
+  const info = obj(msg, 'deviceInfo', 'deviceInfo');
+  if (!info) throw bad('deviceInfo is missing: not a ChirpStack v4 event (a v3 "devEUI" message, or protobuf encoding?)');
+  const devEui = devEuiOf(str(info, 'devEui', 'deviceInfo.devEui'), 'deviceInfo.devEui');
+  if (topicEui && devEui !== topicEui) throw bad(`deviceInfo.devEui ${devEui} does not match the topic's DevEUI ${topicEui}`);
+  const fPort = fPortOf(msg.fPort, 'fPort');
+  const bytes = payloadOf(msg.data, fPort, 'data', 'fPort');
+  return compact({
+    devEui,
+    deviceName: str(info, 'deviceName', 'deviceInfo.deviceName'),
+    applicationId: str(info, 'applicationId', 'deviceInfo.applicationId') ?? topicApp,
+    fPort,
+    bytes,
+    observedAt: timeOf(str(msg, 'time', 'time'), 'time'),
+    ...bestRadio(msg.rxInfo, ['rssi']),
+  });
+}
+
+export function parseLnsUplink(kind: LnsKind, topic: string, text: string): LnsUplink {
+  return kind === 'ttn-v3' ? parseTtnV3Uplink(topic, text) : parseChirpStackV4Up(topic, text);
+}

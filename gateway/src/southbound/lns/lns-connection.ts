@@ -1,0 +1,102 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import type { LnsConfig } from '../../config/schema.js';
+import { Rejection, type RawUplink, type RejectReason } from '../../ingest/types.js';
+import type { DeviceRegistry } from '../../runtime/devices.js';
+import { readTlsFiles } from '../../util/tls.js';
+import { redactUrl } from '../../uplink/mqtt-uplink.js';
+import { parseChirpStackV4Up, parseTtnV3Uplink } from './formats.js';
+
+const DEFAULT_TOPICS: Record<LnsConfig['kind'], string[]> = {
+  'ttn-v3': ['v3/+/devices/+/up'],
+  'chirpstack-v4': ['application/+/device/+/event/up'],
+};
+
+export interface LnsDeps {
+  devices: DeviceRegistry;
+  accept(raw: RawUplink, done: (err?: Error) => void): void;
+  reject(deviceId: string, reason: RejectReason, detail: string): void;
+  log: Logger;
+}
+
+/**
+ * Subscribes to a LoRaWAN network server's MQTT integration (The Things Stack v3 or ChirpStack v4) and
+ * turns its uplinks into raw device uplinks. The PUBACK to the network server's broker is sent only
+ * once the message is durable here (mqtt.js `handleMessage`), so a crash never loses an acknowledged uplink.
+ */
+export class LnsConnection {
+  private client?: MqttClient;
+
+  constructor(
+    private readonly cfg: LnsConfig,
+    private readonly deps: LnsDeps,
+  ) {}
+
+  get id(): string {
+    return this.cfg.id;
+  }
+
+  get connected(): boolean {
+    return this.client?.connected === true;
+  }
+
+  start(): void {
+    const topics = this.cfg.topics ?? DEFAULT_TOPICS[this.cfg.kind];
+    const c = (this.client = mqtt.connect(this.cfg.url, {
+      clientId: `gridgate-lns-${this.cfg.id}-${Math.random().toString(16).slice(2, 8)}`,
+      clean: true,
+      reconnectPeriod: 5000,
+      connectTimeout: 15_000,
+      rejectUnauthorized: this.cfg.rejectUnauthorized,
+      ...readTlsFiles(this.cfg.tls),
+      ...(this.cfg.username && { username: this.cfg.username }),
+      ...(this.cfg.password && { password: this.cfg.password }),
+    }));
+    c.handleMessage = (packet, done) => {
+      const topic = packet.topic;
+      const text = typeof packet.payload === 'string' ? packet.payload : packet.payload.toString('utf8');
+      const raw = this.toRaw(topic, text);
+      if (!raw) return done();
+      this.deps.accept(raw, (err) => done(err));
+    };
+    c.on('connect', () => {
+      this.deps.log.info({ lns: this.cfg.id, url: redactUrl(this.cfg.url) }, 'LNS connected');
+      c.subscribe(topics, { qos: 1 }, (err) => {
+        if (err) this.deps.log.error({ lns: this.cfg.id, err: err.message }, 'LNS subscribe failed');
+      });
+    });
+    c.on('error', (err) => this.deps.log.warn({ lns: this.cfg.id, err: err.message }, 'LNS connection error'));
+    c.on('offline', () => this.deps.log.warn({ lns: this.cfg.id }, 'LNS connection lost; retrying'));
+  }
+
+  /** Parses one LNS message; undefined (counted and logged) when it is not an uplink we can use. */
+  toRaw(topic: string, text: string): RawUplink | undefined {
+    const source = `lns:${this.cfg.id}`;
+    try {
+      const up = this.cfg.kind === 'ttn-v3' ? parseTtnV3Uplink(topic, text) : parseChirpStackV4Up(topic, text);
+      const device = this.deps.devices.byDevEui.get(up.devEui);
+      if (!device || (device.config.lorawan?.lns && device.config.lorawan.lns !== this.cfg.id)) {
+        this.deps.reject(`deveui-${up.devEui}`, 'unknown-device', `DevEUI ${up.devEui} (${up.deviceName ?? 'unnamed'}) from ${source} is not configured on this gateway`);
+        return undefined;
+      }
+      return {
+        deviceId: device.id,
+        source,
+        receivedAt: Date.now(),
+        ...(up.observedAt !== undefined && { observedAt: up.observedAt }),
+        content: { kind: 'bytes', bytes: up.bytes, fPort: up.fPort },
+      };
+    } catch (e) {
+      if (e instanceof Rejection) {
+        this.deps.reject(source, e.reason, `${topic}: ${e.message}`);
+        return undefined;
+      }
+      this.deps.log.error({ lns: this.cfg.id, topic, err: (e as Error).message }, 'LNS message handling failed');
+      return undefined;
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.client?.endAsync(false);
+  }
+}

@@ -1,0 +1,119 @@
+import { EventEmitter } from 'node:events';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import type { UplinkConfig } from '../config/schema.js';
+import { backoffDelay } from '../util/backoff.js';
+import { readTlsFiles } from '../util/tls.js';
+import type { Publisher } from './outbox.js';
+
+export interface UplinkHooks {
+  /** Retained status payloads: the birth published on every connect, the death left as Last Will. */
+  birth(): string;
+  will(): string;
+  statusTopic: string;
+  cmdTopic: string;
+  onCommand(payload: Buffer, responseTopic?: string, correlation?: Buffer): void;
+}
+
+/**
+ * The MQTT 5 connection to the central broker: persistent session (commands sent while we were away
+ * still arrive), retained birth / Last-Will status, reconnect with exponential backoff and jitter.
+ */
+export class MqttUplink extends EventEmitter implements Publisher {
+  private client?: MqttClient;
+  private attempt = 0;
+  private timer?: NodeJS.Timeout;
+  private closing = false;
+  lastError?: string;
+
+  constructor(
+    private readonly cfg: UplinkConfig,
+    private readonly clientId: string,
+    private readonly hooks: UplinkHooks,
+    private readonly log: Logger,
+  ) {
+    super();
+  }
+
+  get connected(): boolean {
+    return this.client?.connected === true;
+  }
+
+  start(): void {
+    const opts: IClientOptions = {
+      clientId: this.clientId,
+      protocolVersion: 5,
+      clean: false,
+      properties: { sessionExpiryInterval: 7 * 24 * 3600 },
+      keepalive: this.cfg.keepaliveS,
+      reconnectPeriod: 0, // we reconnect ourselves, with backoff
+      connectTimeout: 15_000,
+      rejectUnauthorized: this.cfg.rejectUnauthorized,
+      ...readTlsFiles(this.cfg.tls),
+      ...(this.cfg.username && { username: this.cfg.username }),
+      ...(this.cfg.password && { password: this.cfg.password }),
+      will: { topic: this.hooks.statusTopic, payload: Buffer.from(this.hooks.will()), qos: 1, retain: true },
+    };
+    const c = (this.client = mqtt.connect(this.cfg.url, opts));
+    c.on('connect', (connack) => {
+      this.attempt = 0;
+      this.lastError = undefined;
+      this.log.info({ url: redactUrl(this.cfg.url), sessionPresent: connack.sessionPresent }, 'uplink connected');
+      c.publish(this.hooks.statusTopic, this.hooks.birth(), { qos: 1, retain: true });
+      if (!connack.sessionPresent) {
+        c.subscribe(this.hooks.cmdTopic, { qos: 1 }, (err) => {
+          if (err) this.log.error({ err: err.message, topic: this.hooks.cmdTopic }, 'uplink: subscribing to commands failed');
+        });
+      }
+      this.emit('connect');
+    });
+    c.on('message', (topic, payload, packet) => {
+      if (topic !== this.hooks.cmdTopic) return;
+      this.hooks.onCommand(payload, packet.properties?.responseTopic, packet.properties?.correlationData);
+    });
+    c.on('error', (err) => {
+      this.lastError = err.message;
+      this.log.warn({ url: redactUrl(this.cfg.url), err: err.message }, 'uplink error');
+    });
+    c.on('close', () => {
+      if (this.closing) return;
+      this.emit('offline');
+      const delay = backoffDelay(this.attempt++, this.cfg.reconnect.minMs, this.cfg.reconnect.maxMs);
+      this.log.info({ inMs: delay }, 'uplink disconnected; reconnecting');
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => {
+        // A fresh Last Will each time: its timestamp says when we last connected.
+        if (c.options.will) c.options.will.payload = Buffer.from(this.hooks.will());
+        c.reconnect();
+      }, delay);
+    });
+  }
+
+  publish(topic: string, payload: string, qos: 0 | 1, retain: boolean, done: (err?: Error) => void): void {
+    if (!this.client) return done(new Error('uplink not started'));
+    this.client.publish(topic, payload, { qos, retain }, (err) => done(err ?? undefined));
+  }
+
+  /** Publishes the clean-shutdown status, then disconnects (the broker then discards the Last Will). */
+  async stop(finalStatus?: string): Promise<void> {
+    this.closing = true;
+    clearTimeout(this.timer);
+    const c = this.client;
+    if (!c) return;
+    if (c.connected && finalStatus) {
+      await new Promise<void>((res) => c.publish(this.hooks.statusTopic, finalStatus, { qos: 1, retain: true }, () => res()));
+    }
+    await c.endAsync(false);
+  }
+}
+
+/** URL without any password in it, for logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable url)';
+  }
+}
