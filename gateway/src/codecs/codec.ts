@@ -15,6 +15,13 @@ export class CodecError extends Error {
  */
 export interface Codec {
   id: string;
-  decode(bytes: Uint8Array, fPort: number): RawFields;
-  encode?(fields: RawFields): { bytes: Uint8Array; fPort: number };
+  /** `params`: the device's parameters (profile params merged with its overrides), for layouts that depend on them. */
+  decode(bytes: Uint8Array, fPort: number, params?: CodecParams): RawFields;
+  encode?(fields: RawFields, params?: CodecParams): { bytes: Uint8Array; fPort: number };
 }
+
+/**
+ * Per-device parameters: e.g. the Decentlab DL-PR26's pressure scale is its transducer's range
+ * (pmin_bar..pmax_bar). Codecs that need none ignore them.
+ */
+export type CodecParams = Readonly<Record<string, unknown>>;

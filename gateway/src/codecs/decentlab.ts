@@ -4,7 +4,7 @@
 // TheThingsNetwork/lorawan-devices vendor/decentlab; the code is ours. Values come out flat (the vendor's
 // decoder wraps each as {displayName, value, unit}; the shared vectors and our profiles use the value).
 import { CodecError, type Codec, type RawFields } from './codec.js';
-import type { CodecParams } from './index.js';
+import type { CodecParams } from './codec.js';
 
 export const DECENTLAB_FPORT = 1;
 export const DECENTLAB_PROTOCOL_VERSION = 2;
@@ -149,7 +149,8 @@ function makeCodec(m: Model): Codec {
         for (const v of s.values) out[v.name] = v.decode(u16(bytes, pos + 2 * v.word), p);
         pos += 2 * s.words;
       });
-      if (pos !== bytes.length) fail(`byte ${pos}: ${bytes.length - pos} bytes left over after the sensors flags ${hex4(flags)} announce`);
+      const extra = bytes.length - pos;
+      if (extra) fail(`byte ${pos}: ${extra} extra byte${extra === 1 ? '' : 's'} after the sensors that flags ${hex4(flags)} announce`);
       return out;
     },
     encode(fields: RawFields, params?: CodecParams): { bytes: Uint8Array; fPort: number } {
@@ -157,7 +158,7 @@ function makeCodec(m: Model): Codec {
       const known = new Set(['protocol_version', 'device_id', ...m.sensors.flatMap((s) => s.values.map((v) => v.name))]);
       for (const k of Object.keys(fields)) if (fields[k] !== undefined && !known.has(k)) fail(`encode: the ${m.model} has no field "${k}"`);
       if (fields.protocol_version !== undefined && fields.protocol_version !== DECENTLAB_PROTOCOL_VERSION) fail(`encode: protocol_version must be ${DECENTLAB_PROTOCOL_VERSION}`);
-      const id = fields.device_id;
+      const id = fields.device_id ?? 0; // the device's serial; the simulator has none to give
       if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > 0xffff) fail(`encode: device_id must be an integer 0…65535, got ${JSON.stringify(id)}`);
       let flags = 0;
       const words: number[] = [];

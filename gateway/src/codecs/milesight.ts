@@ -94,11 +94,12 @@ function info(type: number, size: number, field: string, read: (b: Uint8Array, i
   return { id: 0xff, type, size, label: field, fields: [field], read: (b, i, out) => { out[field] = read(b, i); } };
 }
 
-const version = (major: number, minor: number): string => `v${major}.${minor}`;
+const version = (major: number | string, minor: number | string): string => `v${major}.${minor}`;
+// Hardware and firmware versions are BCD-like: 01 10 -> v1.10 (vendor README; some vendor files print decimal).
 const DEVICE_INFO: Channel[] = [
   info(0x01, 1, 'ipso_version', (b, i) => version(b[i]! >> 4, b[i]! & 0x0f)),
-  info(0x09, 2, 'hardware_version', (b, i) => version(b[i]!, b[i + 1]! >> 4)),
-  info(0x0a, 2, 'firmware_version', (b, i) => version(b[i]!, b[i + 1]!)),
+  info(0x09, 2, 'hardware_version', (b, i) => version(b[i]!.toString(16), b[i + 1]! >> 4)),
+  info(0x0a, 2, 'firmware_version', (b, i) => version(b[i]!.toString(16), b[i + 1]!.toString(16))),
   info(0xff, 2, 'tsl_version', (b, i) => version(b[i]!, b[i + 1]!)),
   info(0x16, 8, 'sn', (b, i) => Array.from(b.subarray(i, i + 8), hex).join('')),
   info(0x0f, 1, 'lorawan_class', (b, i) => enumText(['Class A', 'Class B', 'Class C', 'Class CtoB'], b[i]!)),

@@ -98,7 +98,7 @@ export function decodeUplink(
   codecs: ReadonlyMap<string, Codec>,
   content: UplinkContent,
   params?: Record<string, unknown>,
-): { raw: RawFields; metrics: Record<string, CanonicalMetric> } {
+): { raw: RawFields; metrics: Record<string, CanonicalMetric>; problems: Rejection[] } {
   const plan = planFor(profile);
   let raw: RawFields;
   if (content.kind === 'bytes') raw = runCodec(profile, codecs, content.bytes, content.fPort, params ? { ...profile.params, ...params } : profile.params);
@@ -106,10 +106,30 @@ export function decodeUplink(
   else raw = content.values;
 
   const metrics: Record<string, CanonicalMetric> = {};
+  // A bad field costs only itself: a failed barometer must not drop the PM10 reading beside it.
+  const problems: Rejection[] = [];
   let found = 0;
   for (const p of plan) {
+    try {
+      found += readMetric(p, raw, metrics);
+    } catch (e) {
+      if (!(e instanceof Rejection)) throw e;
+      problems.push(e);
+    }
+  }
+  if (!found) {
+    if (problems.length) throw problems[0]!;
+    const keys = Object.keys(raw);
+    throw new Rejection('no-metrics', `none of the fields device profile ${profile.id} reads (${plan.map((p) => p.source).join(', ')}) is in the payload; it has ${keys.length ? keys.slice(0, 12).join(', ') : 'no fields'}`);
+  }
+  return { raw, metrics, problems };
+}
+
+/** Reads, checks and converts one metric into `metrics`; 1 when present, 0 when absent; throws a Rejection. */
+function readMetric(p: Plan, raw: RawFields, metrics: Record<string, CanonicalMetric>): number {
+  {
     let v = p.path.length === 1 ? (has.call(raw, p.source) ? raw[p.source] : undefined) : read(raw, p.path);
-    if (v === undefined || v === null) continue; // the device did not report it this time
+    if (v === undefined || v === null) return 0; // the device did not report it this time
     if (p.map) {
       if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') throw new Rejection('wrong-type', `${field(p)} is ${kind(v)}; expected one of ${[...p.map.keys()].join(', ')}`);
       const mapped = p.map.get(String(v));
@@ -132,11 +152,6 @@ export function decodeUplink(
       v = x;
     }
     metrics[p.name] = p.unit === undefined ? { value: v as MetricValue } : { value: v as MetricValue, unit: p.unit };
-    found++;
+    return 1;
   }
-  if (!found) {
-    const keys = Object.keys(raw);
-    throw new Rejection('no-metrics', `none of the fields device profile ${profile.id} reads (${plan.map((p) => p.source).join(', ')}) is in the payload; it has ${keys.length ? keys.slice(0, 12).join(', ') : 'no fields'}`);
-  }
-  return { raw, metrics };
 }

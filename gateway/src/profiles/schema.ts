@@ -78,6 +78,7 @@ export const RateRule = z
     maxRisePerS: z.number().positive().optional(),
     maxFallPerS: z.number().positive().optional(),
     windowS: z.number().positive().default(300).describe('Only consecutive samples closer than this are compared'),
+    minDelta: z.number().nonnegative().default(0).describe('And only a change at least this large counts: sensor noise over a short interval is not a burst pipe'),
   })
   .strict()
   .refine((r) => r.maxRisePerS !== undefined || r.maxFallPerS !== undefined, 'a rate rule needs maxRisePerS, maxFallPerS or both');
@@ -90,7 +91,8 @@ export const OfflineRule = z
   })
   .strict();
 
-export const AlarmRule = z.union([ThresholdRule, DeviationRule, StateRule, RateRule, OfflineRule]);
+// Discriminated by kind, so a problem inside a rule is reported at its own path (alarms[0].title.en).
+export const AlarmRule = z.discriminatedUnion('kind', [ThresholdRule, DeviationRule, StateRule, RateRule, OfflineRule]);
 export type AlarmRule = z.infer<typeof AlarmRule>;
 export type AlarmRuleKind = AlarmRule['kind'];
 

@@ -97,20 +97,16 @@ function timeOf(v: string | undefined, path: string): number | undefined {
   return t;
 }
 
-/** Strongest gateway's RSSI and SNR. Radio metadata is advisory: malformed entries are skipped, never fatal. */
+/** Strongest gateway's RSSI and its SNR. Radio metadata is advisory: malformed entries are skipped, never fatal. */
 function bestRadio(list: unknown, rssiKeys: readonly string[]): { rssi?: number; snr?: number } {
-  if (!Array.isArray(list)) return {};
   let best: { rssi?: number; snr?: number } = {};
+  if (!Array.isArray(list)) return best;
   for (const e of list) {
     if (typeof e !== 'object' || e === null) continue;
     const m = e as Json;
     const rssi = rssiKeys.map((k) => m[k]).find((x): x is number => typeof x === 'number' && Number.isFinite(x));
-    const snr = typeof m.snr === 'number' && Number.isFinite(m.snr) ? m.snr : undefined;
-    if (rssi === undefined) {
-      if (best.rssi === undefined && best.snr === undefined && snr !== undefined) best = { snr };
-      continue;
-    }
-    if (best.rssi === undefined || rssi > best.rssi) best = snr === undefined ? { rssi } : { rssi, snr };
+    if (rssi === undefined || (best.rssi !== undefined && rssi <= best.rssi)) continue;
+    best = typeof m.snr === 'number' && Number.isFinite(m.snr) ? { rssi, snr: m.snr } : { rssi };
   }
   return best;
 }
