@@ -1,5 +1,9 @@
 import { uplinkTopics } from '@gridgate/contract';
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { metricsRoutes } from '../api/metrics.js';
+import { createApiServer, type ApiRoutes } from '../api/server.js';
+import { statusRoutes } from '../api/status-routes.js';
 import { AlarmEngine } from '../alarms/alarm-engine.js';
 import { AlarmStore } from '../alarms/store.js';
 import type { Codec } from '../codecs/codec.js';
@@ -11,12 +15,13 @@ import { EmbeddedBroker } from '../southbound/broker/embedded-broker.js';
 import { LnsConnection } from '../southbound/lns/lns-connection.js';
 import { openDatabase, type Db } from '../store/db.js';
 import { statusBody } from '../uplink/messages.js';
-import { MqttUplink } from '../uplink/mqtt-uplink.js';
+import { MqttUplink, redactUrl } from '../uplink/mqtt-uplink.js';
 import { SqliteOutbox } from '../uplink/outbox.js';
 import { Stamper } from '../uplink/stamper.js';
 import { CommandRouter } from './commands.js';
 import { buildDevices, type DeviceRegistry, type GridResolver } from './devices.js';
 import { RejectCounter } from './rejects.js';
+import type { GatewaySnapshot } from './snapshot.js';
 
 export interface GatewayOptions {
   loaded: LoadedConfig;
@@ -24,6 +29,8 @@ export interface GatewayOptions {
   version: string;
   codecs?: ReadonlyMap<string, Codec>;
   resolveGrid?: GridResolver;
+  /** Extra HTTP routes (history, console, ...) served next to status and metrics. */
+  routes?: ApiRoutes[];
   /** Called when the central side asks for a config reload: validates, then the host swaps the gateway. */
   onReloadRequest?: () => { ok: boolean; problems?: string };
 }
@@ -42,12 +49,21 @@ export class Gateway {
   readonly rejects: RejectCounter;
   readonly broker?: EmbeddedBroker;
   readonly lns: LnsConnection[] = [];
-  ports: { port?: number; tlsPort?: number } = {};
+  ports: { port?: number; tlsPort?: number; api?: number } = {};
+  private api?: FastifyInstance;
   readonly startedAt = Date.now();
   private readonly db: Db;
   private readonly alarmStore: AlarmStore;
   private readonly stamper: Stamper;
   private ticks = 0;
+
+  get config() {
+    return this.opts.loaded.config;
+  }
+
+  get profiles() {
+    return this.opts.loaded.profiles;
+  }
   private timers: NodeJS.Timeout[] = [];
 
   constructor(private readonly opts: GatewayOptions) {
@@ -125,6 +141,21 @@ export class Gateway {
   async start(): Promise<void> {
     this.uplink.start();
     if (this.broker) this.ports = await this.broker.listen();
+    const apiCfg = this.opts.loaded.config.api;
+    if (apiCfg.enabled) {
+      const ack = (alarmId: string, by: string) => {
+        const t = this.engine.acknowledge(alarmId, by, Date.now());
+        if (t) {
+          this.pipeline.publishTransitions([t]);
+          this.persistAlarms(false);
+        }
+        return !!t;
+      };
+      this.api = createApiServer(apiCfg, this.opts.log, [statusRoutes({ snapshot: () => this.snapshot(), acknowledge: ack }), metricsRoutes(() => this.snapshot()), ...(this.opts.routes ?? [])]);
+      await this.api.listen({ port: apiCfg.port, host: apiCfg.host });
+      const a = this.api.server.address();
+      this.ports.api = typeof a === 'object' && a ? a.port : apiCfg.port;
+    }
     for (const l of this.lns) l.start();
     this.timers.push(setInterval(() => this.tick(), TICK_MS));
     const statusEvery = this.opts.loaded.config.uplink.statusIntervalS * 1000;
@@ -167,6 +198,52 @@ export class Gateway {
       backlog: o.backlog,
       published: o.acked,
       devices: this.devices.byId.size,
+      ...Object.fromEntries(Object.entries(this.rejects.byReason()).map(([r, n]) => [`rejected.${r}`, n ?? 0])),
+    };
+  }
+
+  snapshot(): GatewaySnapshot {
+    const now = Date.now();
+    const c = this.config;
+    const iso = (ms: number) => new Date(ms).toISOString();
+    return {
+      gatewayId: c.gateway.id,
+      version: this.opts.version,
+      startedAt: iso(this.startedAt),
+      uptimeS: Math.round((now - this.startedAt) / 1000),
+      uplink: { url: redactUrl(c.uplink.url), connected: this.uplink.connected, ...(this.uplink.lastError && { lastError: this.uplink.lastError }) },
+      outbox: this.outbox.stats(),
+      counters: this.counters(),
+      rejects: this.rejects.byReason(),
+      devices: [...this.devices.byId.values()].map((d) => {
+        const latest = this.pipeline.latest.get(d.id);
+        const online = this.pipeline.isOnline(d.id);
+        return {
+          id: d.id,
+          ...(d.config.name && { name: d.config.name }),
+          profile: d.profile.id,
+          assetType: d.assetType,
+          gridId: d.gridId,
+          ...(online !== undefined && { online }),
+          ...(latest && { lastSeen: iso(latest.at) }),
+          metrics: latest?.metrics ?? {},
+          rejects: this.rejects.forDevice(d.id),
+          ...((r) => r && { lastReject: { at: iso(r.at), reason: r.reason, detail: r.detail } })(this.rejects.lastFor(d.id)),
+        };
+      }),
+      alarms: this.engine.active().map(({ deviceId, rule, state }) => ({
+        alarmId: state.active!.alarmId,
+        deviceId,
+        rule: rule.rule.id,
+        severity: state.active!.severity,
+        title: rule.rule.title,
+        raisedAt: iso(state.active!.raisedAt),
+        acknowledged: state.active!.acknowledged,
+        occurrences: state.active!.occurrences,
+        ...(state.active!.value !== undefined && { value: state.active!.value }),
+        flapping: state.flapping,
+      })),
+      sources: this.lns.map((l) => ({ id: l.id, kind: 'lns', connected: l.connected })),
     };
   }
 
@@ -199,6 +276,7 @@ export class Gateway {
 
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
+    await this.api?.close();
     await Promise.all(this.lns.map((l) => l.stop()));
     if (this.broker) await this.broker.close();
     this.persistAlarms(true);

@@ -11,6 +11,8 @@ const LOG_EVERY_MS = 60_000;
 export class RejectCounter {
   private readonly byDevice = new Map<string, Partial<Record<RejectReason, number>>>();
   private readonly lastLogged = new Map<string, number>();
+  /** The latest refusal per device with its detail, for status views (the log carries one a minute). */
+  private readonly last = new Map<string, { at: number; reason: RejectReason; detail: string }>();
   total = 0;
 
   constructor(
@@ -25,12 +27,17 @@ export class RejectCounter {
     row[reason] = (row[reason] ?? 0) + 1;
     this.byDevice.set(key, row);
     const t = this.now();
+    this.last.set(key, { at: t, reason, detail });
     const last = this.lastLogged.get(key);
     if (last === undefined || t - last >= LOG_EVERY_MS) {
       if (this.lastLogged.size >= MAX_TRACKED) this.lastLogged.clear();
       this.lastLogged.set(key, t);
       this.log.warn({ device: deviceId, reason, detail }, 'input rejected');
     }
+  }
+
+  lastFor(deviceId: string): { at: number; reason: RejectReason; detail: string } | undefined {
+    return this.last.get(deviceId);
   }
 
   forDevice(deviceId: string): Partial<Record<RejectReason, number>> {

@@ -1,0 +1,44 @@
+import type { RejectReason } from '../ingest/types.js';
+import type { CanonicalMetric } from '../ingest/types.js';
+import type { OutboxStats } from '../uplink/outbox.js';
+
+/** What the gateway looks like right now: for the status API, `gridgate status`, metrics and the console. */
+export interface GatewaySnapshot {
+  gatewayId: string;
+  version: string;
+  startedAt: string;
+  uptimeS: number;
+  uplink: { url: string; connected: boolean; lastError?: string };
+  outbox: OutboxStats;
+  counters: Record<string, number>;
+  rejects: Partial<Record<RejectReason, number>>;
+  devices: DeviceSnapshot[];
+  alarms: ActiveAlarmSnapshot[];
+  sources: Array<{ id: string; kind: string; connected: boolean }>;
+}
+
+export interface DeviceSnapshot {
+  id: string;
+  name?: string;
+  profile: string;
+  assetType: string;
+  gridId: string;
+  online?: boolean;
+  lastSeen?: string;
+  metrics: Record<string, CanonicalMetric>;
+  rejects: Partial<Record<RejectReason, number>>;
+  lastReject?: { at: string; reason: RejectReason; detail: string };
+}
+
+export interface ActiveAlarmSnapshot {
+  alarmId: string;
+  deviceId: string;
+  rule: string;
+  severity: string;
+  title: { zh: string; en: string };
+  raisedAt: string;
+  acknowledged: boolean;
+  occurrences: number;
+  value?: number | boolean | string;
+  flapping: boolean;
+}
