@@ -95,6 +95,7 @@ function evaluate(r: ResolvedRule, s: RuleState, metrics: Record<string, Canonic
       if (!last) return {};
       const dtS = (at - last.at) / 1000;
       if (dtS <= 0 || dtS > rule.windowS) return {};
+      if (Math.abs(v - last.value) < rule.minDelta) return { verdict: 'ok', value: v };
       return { verdict: rateVerdict(rule.maxRisePerS, rule.maxFallPerS, (v - last.value) / dtS), value: v };
     }
   }

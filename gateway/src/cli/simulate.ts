@@ -20,7 +20,7 @@ interface SimulateOpts {
 export function simulatedDevices(loaded: LoadedConfig, n: number): SimulatedDevice[] {
   const all = loaded.config.devices;
   if (n > all.length) throw new Error(`the config lists ${all.length} device(s); --devices ${n} asks for more (add them with gridgate devices add)`);
-  return all.slice(0, n).map((d) => ({ id: d.id, profile: loaded.profiles.get(d.profile)!.profile, ...(d.lorawan && { devEui: d.lorawan.devEui }) }));
+  return all.slice(0, n).map((d) => ({ id: d.id, profile: loaded.profiles.get(d.profile)!.profile, params: d.params, ...(d.lorawan && { devEui: d.lorawan.devEui }) }));
 }
 
 /** Builds a simulator for a loaded config: passwords from the fleet secret or a JSON file of id → password. */

@@ -57,6 +57,7 @@ function resolvePaths(c: GatewayConfig, base: string): GatewayConfig {
     profiles: { dirs: c.profiles.dirs.map((d) => abs(base, d)) },
     broker: { ...c.broker, tls: tls(c.broker.tls) },
     uplink: { ...c.uplink, tls: tls(c.uplink.tls) },
+    api: { ...c.api, ...(c.api.tls && { tls: { cert: abs(base, c.api.tls.cert), key: abs(base, c.api.tls.key) } }) },
     lns: c.lns.map((l) => ({ ...l, tls: tls(l.tls) })),
   };
 }
@@ -91,5 +92,6 @@ function checkFiles(c: GatewayConfig, src: YamlSource): SourceProblem[] {
   };
   if (c.broker.tls) for (const k of ['cert', 'key', 'ca'] as const) check(['broker', 'tls', k], c.broker.tls[k]);
   for (const k of ['cert', 'key', 'ca'] as const) check(['uplink', 'tls', k], c.uplink.tls?.[k]);
+  for (const k of ['cert', 'key'] as const) check(['api', 'tls', k], c.api.tls?.[k]);
   return out;
 }

@@ -64,6 +64,10 @@ export const UplinkConfig = z
       .regex(/^(mqtts?|wss?):\/\//, 'use mqtt://, mqtts://, ws:// or wss://')
       .describe('Central broker URL; mqtts:// wherever it crosses a network'),
     clientId: z.string().optional().describe('Default: the gateway id'),
+    protocolVersion: z
+      .union([z.literal(4), z.literal(5)])
+      .default(5)
+      .describe('MQTT 5 (default) or 3.1.1 (4) for central brokers without MQTT 5'),
     username: z.string().optional(),
     password: Secret.optional(),
     tls: TlsFiles.optional(),
@@ -125,12 +129,34 @@ export const DeviceConfig = z
     params: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])).default({}).describe("Overrides the profile's params"),
     reportingIntervalS: z.number().positive().optional().describe("Overrides the profile's reporting interval (it sets the offline timeout)"),
     alarms: z
-      .record(z.string(), z.object({ enabled: z.boolean().default(true) }).strict())
+      .record(
+        z.string(),
+        z
+          .object({
+            enabled: z.boolean().default(true),
+            forS: z.number().nonnegative().optional().describe("Overrides the rule's forS for this device"),
+            clearForS: z.number().nonnegative().optional().describe("Overrides the rule's clearForS for this device"),
+            severity: z.enum(['critical', 'major', 'minor', 'warning']).optional(),
+          })
+          .strict(),
+      )
       .default({})
-      .describe('Per-rule switches by rule id'),
+      .describe('Per-device rule tuning by rule id: switch a rule off, or change its timing or severity'),
   })
   .strict();
 export type DeviceConfig = z.infer<typeof DeviceConfig>;
+
+export const ApiConfig = z
+  .object({
+    enabled: z.boolean().default(true),
+    host: z.string().default('127.0.0.1').describe('Address of the local HTTP API (and console); 0.0.0.0 to serve the cabinet LAN'),
+    port: Port.default(8080),
+    token: Secret.optional().describe('Bearer token for /api/* (and /metrics unless metricsPublic). Without one, /api/* is refused'),
+    tls: z.object({ cert: FilePath, key: FilePath }).strict().optional().describe('Serve HTTPS with this certificate'),
+    metricsPublic: z.boolean().default(false).describe('Serve /metrics without the token (for a Prometheus on a trusted network)'),
+  })
+  .strict();
+export type ApiConfig = z.infer<typeof ApiConfig>;
 
 export const GatewayConfig = z
   .object({
@@ -152,6 +178,7 @@ export const GatewayConfig = z
       .default({ dirs: ['../device-profiles'] }),
     broker: BrokerConfig.default(BrokerConfig.parse({})),
     uplink: UplinkConfig,
+    api: ApiConfig.default(ApiConfig.parse({})),
     lns: z.array(LnsConfig).default([]),
     devices: z.array(DeviceConfig).default([]),
   })

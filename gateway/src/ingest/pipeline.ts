@@ -30,6 +30,8 @@ export class Pipeline {
   readonly counters: PipelineCounters = { received: 0, decoded: 0, alarms: 0 };
   private readonly topics: UplinkTopics;
   private readonly online = new Map<string, boolean>();
+  /** Latest canonical values per device, for status views and the console. */
+  readonly latest = new Map<string, { at: number; metrics: DecodedUplink['metrics'] }>();
   private readonly listeners: PipelineListener[] = [];
 
   constructor(
@@ -64,6 +66,7 @@ export class Pipeline {
     try {
       const d = decodeUplink(device.profile, this.deps.codecs, raw.content, device.params);
       decoded = { deviceId: device.id, profileId: device.profile.id, observedAt: raw.observedAt ?? raw.receivedAt, raw: d.raw, metrics: d.metrics };
+      for (const p of d.problems) this.deps.rejects.reject(device.id, p.reason, `${p.message} (the message's other fields were kept)`);
     } catch (e) {
       if (e instanceof Rejection) {
         this.deps.rejects.reject(device.id, e.reason, e.message);
@@ -74,6 +77,8 @@ export class Pipeline {
     this.counters.decoded++;
     const now = raw.receivedAt;
     this.send({ topic: this.topics.telemetry(device.id), message: this.deps.stamper.stamp(telemetryBody(device, decoded), now), qos: 1, retain: false, class: 'telemetry' });
+    const prev = this.latest.get(device.id);
+    this.latest.set(device.id, { at: now, metrics: { ...prev?.metrics, ...decoded.metrics } });
     if (this.online.get(device.id) !== true) this.setAvailability(device.id, 'online', now);
     for (const l of this.listeners) l.telemetry?.(device, decoded);
     this.publishTransitions(this.deps.engine.sample(device.id, decoded.metrics, now));

@@ -41,7 +41,9 @@ export function buildDevices(config: GatewayConfig, profiles: Map<string, Loaded
       .filter((r) => d.alarms[r.id]?.enabled !== false)
       .map((r) => {
         try {
-          return resolveRule(r, params, d.reportingIntervalS ?? profile.reportingIntervalS);
+          const o = d.alarms[r.id];
+          const tuned = o ? { ...r, ...(o.forS !== undefined && { forS: o.forS }), ...(o.clearForS !== undefined && { clearForS: o.clearForS }), ...(o.severity && { severity: o.severity }) } : r;
+          return resolveRule(tuned, params, d.reportingIntervalS ?? profile.reportingIntervalS);
         } catch (e) {
           throw new Error(`device ${d.id}, rule ${r.id}: ${(e as Error).message}`);
         }

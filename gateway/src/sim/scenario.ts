@@ -30,7 +30,12 @@ export function activeFault(plan: readonly FaultWindow[], deviceId: string, tS: 
  * Canonical values a device of this profile reports at this moment: its normal state, overridden by the
  * active fault. Ranges `[min, max]` are drawn uniformly. Undefined while the device is silent.
  */
-export function simulatedMetrics(profile: DeviceProfile, fault: string | undefined, random: () => number): Record<string, MetricValue> | undefined {
+export function simulatedMetrics(
+  profile: DeviceProfile,
+  fault: string | undefined,
+  random: () => number,
+  previous?: Record<string, MetricValue>,
+): Record<string, MetricValue> | undefined {
   if (fault === 'silent') return undefined;
   const sim = profile.simulation;
   if (!sim) throw new Error(`profile ${profile.id} has no simulation section`);
@@ -38,12 +43,22 @@ export function simulatedMetrics(profile: DeviceProfile, fault: string | undefin
   if (fault && !faultValues) throw new Error(`profile ${profile.id} has no simulated fault "${fault}" (it has: ${Object.keys(sim.faults).join(', ') || 'none'})`);
   const out: Record<string, MetricValue> = {};
   for (const [name, v] of Object.entries({ ...sim.normal, ...faultValues })) {
-    out[name] = Array.isArray(v) ? round(v[0] + random() * (v[1] - v[0])) : v;
+    out[name] = Array.isArray(v) ? drift(v[0], v[1], previous?.[name], random) : v;
   }
   return out;
 }
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
+
+/**
+ * Real quantities drift: a value already in the range moves by at most 2% of the range per report
+ * (independent draws would look like a pipe bursting every few seconds to a rate-of-change rule);
+ * a value outside it (a fault began or ended) jumps into the range.
+ */
+function drift(lo: number, hi: number, prev: MetricValue | undefined, random: () => number): number {
+  if (typeof prev === 'number' && prev >= lo && prev <= hi) return round(Math.min(hi, Math.max(lo, prev + (random() * 2 - 1) * (hi - lo) * 0.02)));
+  return round(lo + random() * (hi - lo));
+}
 
 /** Inverse of the profile's metric mapping: canonical values back to the vendor's raw fields. */
 export function toRawFields(profile: DeviceProfile, metrics: Record<string, MetricValue>): RawFields {

@@ -1,6 +1,7 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { deviceTopics } from '@gridgate/contract';
 import type { Codec } from '../codecs/codec.js';
+import { encodeFields } from '../codecs/index.js';
 import type { DeviceProfile } from '../profiles/schema.js';
 import { chirpStackV4Up, ttnV3Up } from './lns-messages.js';
 import { activeFault, prng, simulatedMetrics, toRawFields, type FaultWindow } from './scenario.js';
@@ -9,6 +10,8 @@ export interface SimulatedDevice {
   id: string;
   profile: DeviceProfile;
   devEui?: string;
+  /** The device's parameter overrides (some codecs scale by them). */
+  params?: Record<string, unknown>;
 }
 
 export interface SimulatorOptions {
@@ -33,6 +36,7 @@ export class Simulator {
   private timers: NodeJS.Timeout[] = [];
   private startedAt = 0;
   private fCnt = 0;
+  private readonly previous = new Map<string, Record<string, number | boolean | string>>();
   private readonly random: () => number;
   published = 0;
 
@@ -75,16 +79,18 @@ export class Simulator {
   private report(d: SimulatedDevice): void {
     const tS = (Date.now() - this.startedAt) / 1000;
     const fault = activeFault(this.o.plan, d.id, tS);
-    const metrics = simulatedMetrics(d.profile, fault, this.random);
+    const metrics = simulatedMetrics(d.profile, fault, this.random, this.previous.get(d.id));
     if (!metrics) return;
+    this.previous.set(d.id, metrics);
     const raw = toRawFields(d.profile, metrics);
     try {
       if (d.profile.transport === 'mqtt-json') {
         this.clients.get(d.id)?.publish(deviceTopics.up(d.id), JSON.stringify(raw), { qos: 1 });
       } else {
         const codec = this.o.codecs.get(d.profile.codec ?? '');
-        if (!codec?.encode) throw new Error(`codec ${d.profile.codec} cannot encode`);
-        const { bytes, fPort } = codec.encode(raw);
+        const encoded = codec && encodeFields(codec, raw, { ...d.profile.params, ...d.params });
+        if (!encoded) throw new Error(`codec ${d.profile.codec} cannot encode`);
+        const { bytes, fPort } = encoded;
         const input = { devEui: d.devEui!, deviceName: d.id, fPort, fCnt: ++this.fCnt, bytes, at: Date.now(), rssi: -70 - Math.round(this.random() * 40), snr: Math.round(this.random() * 100) / 10 };
         const m = this.o.lns!.kind === 'chirpstack-v4' ? chirpStackV4Up('gridgate-sim', input) : ttnV3Up('gridgate-sim', 'ttn', input);
         this.lnsClient?.publish(m.topic, m.payload, { qos: 1 });

@@ -42,9 +42,9 @@ export class MqttUplink extends EventEmitter implements Publisher {
   start(): void {
     const opts: IClientOptions = {
       clientId: this.clientId,
-      protocolVersion: 5,
+      protocolVersion: this.cfg.protocolVersion,
       clean: false,
-      properties: { sessionExpiryInterval: 7 * 24 * 3600 },
+      ...(this.cfg.protocolVersion === 5 && { properties: { sessionExpiryInterval: 7 * 24 * 3600 } }),
       keepalive: this.cfg.keepaliveS,
       reconnectPeriod: 0, // we reconnect ourselves, with backoff
       connectTimeout: 15_000,

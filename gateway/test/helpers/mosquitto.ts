@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { userInfo } from 'node:os';
 import { freePort, waitForPort } from './net.js';
 
 export interface MosquittoOptions {
@@ -27,7 +28,8 @@ export const MOSQUITTO = process.env.MOSQUITTO_PATH ?? '/usr/sbin/mosquitto';
 export async function startMosquitto(o: MosquittoOptions = {}): Promise<Mosquitto> {
   const dir = mkdtempSync(join(tmpdir(), 'gg-mosq-'));
   const port = o.port ?? (await freePort());
-  const lines = [`listener ${port} 127.0.0.1`, 'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning', 'max_queued_messages 1000000'];
+  // Run as whoever runs the tests (as root mosquitto would otherwise switch to a user that cannot read the temp folder).
+  const lines = [`user ${userInfo().username}`, `listener ${port} 127.0.0.1`, 'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning', 'max_queued_messages 1000000'];
   if (o.users) {
     const pw = join(dir, 'passwd');
     writeFileSync(pw, '');

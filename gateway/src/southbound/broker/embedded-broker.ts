@@ -128,6 +128,7 @@ export class EmbeddedBroker {
   /** Starts the configured listeners; resolves with their bound ports (0 in the config picks a free one). */
   async listen(): Promise<{ port?: number; tlsPort?: number }> {
     const out: { port?: number; tlsPort?: number } = {};
+    await this.aedes.listen(); // aedes 1.x sets up its persistence here
     const handle = (socket: Socket | Duplex) => {
       const guard = new PacketSizeGuard(this.cfg.maxPacketBytes, (n) => {
         this.deps.log.warn({ remote: (socket as Socket).remoteAddress, bytes: n, limit: this.cfg.maxPacketBytes }, 'embedded broker: packet too large, connection closed');

@@ -5,12 +5,8 @@ import { Rejection, type RawUplink, type RejectReason } from '../../ingest/types
 import type { DeviceRegistry } from '../../runtime/devices.js';
 import { readTlsFiles } from '../../util/tls.js';
 import { redactUrl } from '../../uplink/mqtt-uplink.js';
-import { parseChirpStackV4Up, parseTtnV3Uplink } from './formats.js';
+import { EmptyUplink, LNS_UPLINK_TOPICS, parseChirpStackV4Up, parseTtnV3Uplink } from './formats.js';
 
-const DEFAULT_TOPICS: Record<LnsConfig['kind'], string[]> = {
-  'ttn-v3': ['v3/+/devices/+/up'],
-  'chirpstack-v4': ['application/+/device/+/event/up'],
-};
 
 export interface LnsDeps {
   devices: DeviceRegistry;
@@ -41,7 +37,7 @@ export class LnsConnection {
   }
 
   start(): void {
-    const topics = this.cfg.topics ?? DEFAULT_TOPICS[this.cfg.kind];
+    const topics = this.cfg.topics ?? [LNS_UPLINK_TOPICS[this.cfg.kind]];
     const c = (this.client = mqtt.connect(this.cfg.url, {
       clientId: `gridgate-lns-${this.cfg.id}-${Math.random().toString(16).slice(2, 8)}`,
       clean: true,
@@ -87,6 +83,7 @@ export class LnsConnection {
         content: { kind: 'bytes', bytes: up.bytes, fPort: up.fPort },
       };
     } catch (e) {
+      if (e instanceof EmptyUplink) return undefined; // MAC-only uplinks carry nothing for us: not an error
       if (e instanceof Rejection) {
         this.deps.reject(source, e.reason, `${topic}: ${e.message}`);
         return undefined;
