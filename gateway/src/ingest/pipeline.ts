@@ -4,7 +4,8 @@ import type { Transition } from '../alarms/engine.js';
 import type { Codec } from '../codecs/codec.js';
 import type { DeviceRegistry, Device } from '../runtime/devices.js';
 import type { RejectCounter } from '../runtime/rejects.js';
-import { alarmBody, availabilityBody, telemetryBody } from '../uplink/messages.js';
+import type { VisionEvent } from '@gridgate/contract';
+import { alarmBody, availabilityBody, telemetryBody, type Body } from '../uplink/messages.js';
 import type { Outbound, UplinkSink } from '../uplink/outbound.js';
 import type { Stamper } from '../uplink/stamper.js';
 import { decodeUplink } from './decode.js';
@@ -14,6 +15,7 @@ import { Rejection, type DecodedUplink, type RawUplink } from './types.js';
 export interface PipelineListener {
   telemetry?(device: Device, u: DecodedUplink): void;
   alarm?(device: Device, t: Transition): void;
+  visionEvent?(e: VisionEvent): void;
 }
 
 export interface PipelineCounters {
@@ -98,6 +100,15 @@ export class Pipeline {
     }
   }
 
+  /** Camera findings enter here (from the detection stage) and go out like everything else. */
+  publishVisionEvent(body: Body<VisionEvent>, at: number): VisionEvent {
+    const msg = this.deps.stamper.stamp(body, at) as VisionEvent;
+    this.send({ topic: this.topics.event(body.cameraId), message: msg, qos: 1, retain: false, class: 'event' });
+    for (const l of this.listeners) l.visionEvent?.(msg);
+    return msg;
+  }
+
+  /** Availability of anything with an id: a device, a camera, an OPC-UA endpoint, a network-server connection. */
   setAvailability(id: string, state: 'online' | 'offline', at: number, reason?: string): void {
     this.online.set(id, state === 'online');
     this.send({ topic: this.topics.availability(id), message: this.deps.stamper.stamp(availabilityBody(id, state, at, reason), at), qos: 1, retain: true, class: 'availability' });
