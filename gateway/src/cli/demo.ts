@@ -18,9 +18,9 @@ import { freePortOr } from '../demo/ports.js';
 
 /** The demo's story: what goes wrong when (seconds after start). Device ids are those of firmware-configs/demo.yaml. */
 export const DEMO_PLAN: FaultWindow[] = [
-  { deviceId: 'cover-001', fault: 'tilted', fromS: 14, toS: 26 },
-  { deviceId: 'hydrant-001', fault: 'hydrant-opened', fromS: 9, toS: 21 },
-  { deviceId: 'light-101', fault: 'lamp-failure', fromS: 11, toS: 23 },
+  { deviceId: 'cover-001', fault: 'tilted', fromS: 12, toS: 19 }, // after the 5 samples that teach its baseline
+  { deviceId: 'hydrant-001', fault: 'hydrant-opened', fromS: 6, toS: 15 },
+  { deviceId: 'light-101', fault: 'lamp-failure', fromS: 8, toS: 17 },
   { deviceId: 'hydrant-102', fault: 'silent', fromS: 4, toS: 40 },
 ];
 
@@ -78,7 +78,7 @@ export function registerDemo(program: Command): void {
       out(`  device broker   mqtt://127.0.0.1:${brokerPort}  (devices publish to devices/{id}/up)`);
       out(`  gateway API     curl -H 'Authorization: Bearer ${apiToken}' http://127.0.0.1:${apiPort}/api/v1/status   (metrics: /metrics, health: /healthz)`);
       out(`  config          ${configFile}   state in ${dataDir}`);
-      out('  story           cover-001 tilts at ~14 s, hydrant-001 cap opened at ~9 s, light-101 lamp fails at ~11 s, hydrant-102 goes silent');
+      out('  story           hydrant-001 opened at ~6 s, light-101 lamp fails at ~8 s, cover-001 tilts at ~12 s, hydrant-102 goes silent');
       out('');
 
       const viewer = await mqtt.connectAsync(centralUrl, { username: 'viewer', password: pw.viewer, clientId: `demo-viewer-${process.pid}` });

@@ -123,7 +123,15 @@ export class Gateway {
       });
     }
     for (const l of config.lns) {
-      this.lns.push(new LnsConnection(l, { devices: this.devices, accept: (raw, done) => this.ingest(raw, done), reject: (id, r, d) => this.rejects.reject(id, r, d), log }));
+      this.lns.push(
+        new LnsConnection(l, {
+          devices: this.devices,
+          accept: (raw, done) => this.ingest(raw, done),
+          reject: (id, r, d) => this.rejects.reject(id, r, d),
+          availability: (id, state, reason) => this.pipeline.setAvailability(id, state, Date.now(), reason),
+          log,
+        }),
+      );
     }
   }
 
