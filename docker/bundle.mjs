@@ -16,8 +16,8 @@ if (!out) {
   console.error('usage: node docker/bundle.mjs OUT');
   process.exit(64);
 }
-if (out === root || out.startsWith(root + sep + 'node_modules')) {
-  console.error(`bundle: refusing to write into ${out}`);
+if (out === root || out.startsWith(root + sep)) {
+  console.error(`bundle: OUT must be outside the checkout (${root}), not ${out}`);
   process.exit(64);
 }
 if (!existsSync(join(root, 'gateway', 'dist', 'src', 'cli', 'main.js'))) {
@@ -37,6 +37,11 @@ const keep = (ws) => (src) => {
   return true;
 };
 
+// OUT is replaced whole: only an empty folder or an earlier bundle may be there.
+if (existsSync(out) && readdirSync(out).length && !existsSync(join(out, 'gateway', 'dist', 'src', 'cli', 'main.js'))) {
+  console.error(`bundle: ${out} exists and is not a GridGate bundle: refusing to replace it`);
+  process.exit(64);
+}
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 for (const f of ['package.json', 'package-lock.json', 'LICENSE', 'README.md']) {
