@@ -39,6 +39,10 @@ die() { echo "install.sh: $*" >&2; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "run as root (sudo $0 ...)"
 command -v systemctl >/dev/null || die "systemd is required"
+# Not booted with systemd: an image being built in a chroot (pi-gen, debootstrap). Then the service is only
+# enabled, and starts at the image's first boot.
+booted=0
+[ -d /run/systemd/system ] && booted=1
 case "$data_dir" in "" | /*) ;; *) die "--data-dir must be an absolute path" ;; esac
 
 # Node.js >= 20. Raspberry Pi OS bookworm ships 18: install 20 from NodeSource first (docs/deployment.md).
@@ -46,10 +50,10 @@ node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0
 [ "$node_major" -ge 20 ] || die "Node.js >= 20 is required (found: $(node --version 2>/dev/null || echo none)); docs/deployment.md shows how to install it"
 [ "$(command -v node)" = /usr/bin/node ] || say "note: node is $(command -v node); the unit runs /usr/bin/node"
 
-say "packages: ffmpeg, ca-certificates"
+say "packages: ffmpeg, ca-certificates, procps (kill, for systemctl reload)"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q >/dev/null
-apt-get install -y -q --no-install-recommends ffmpeg ca-certificates >/dev/null
+apt-get install -y -q --no-install-recommends ffmpeg ca-certificates procps >/dev/null
 
 say "service user gridgate"
 if ! id gridgate >/dev/null 2>&1; then
@@ -82,7 +86,8 @@ install -d -o root -g gridgate -m 0750 "$ETC"
 if [ -n "$config" ]; then
   install -o root -g gridgate -m 0640 "$config" "$ETC/gateway.yaml"
 elif [ ! -f "$ETC/gateway.yaml" ]; then
-  model=$(tr -d '\0' </proc/device-tree/model 2>/dev/null || true)
+  model=""
+  [ -r /proc/device-tree/model ] && model=$(tr -d '\0' </proc/device-tree/model)
   case "$model" in
     *"Raspberry Pi 5"*) template=rpi5 ;;
     *) template=rpi4 ;;
@@ -122,11 +127,11 @@ if [ "$watchdog" -eq 1 ]; then
   install -d -m 0755 /etc/systemd/system.conf.d
   # The Pi's watchdog accepts at most 15 s.
   printf '[Manager]\nRuntimeWatchdogSec=15s\nRebootWatchdogSec=2min\n' >/etc/systemd/system.conf.d/gridgate-watchdog.conf
-  systemctl daemon-reexec
+  [ "$booted" -eq 0 ] || systemctl daemon-reexec
   say "hardware watchdog on"
 fi
-systemctl daemon-reload
-systemctl enable gridgate.service >/dev/null
+[ "$booted" -eq 0 ] || systemctl daemon-reload
+systemctl enable gridgate.service >/dev/null 2>&1
 
 say "checking the config"
 set +e
@@ -145,7 +150,9 @@ if [ "$valid" -ne 0 ]; then
   echo "            sudo systemctl restart gridgate" >&2
   exit 2
 fi
-if [ "$start" -eq 1 ]; then
+if [ "$booted" -eq 0 ]; then
+  say "enabled; not booted with systemd (an image build?), so it starts at the next boot"
+elif [ "$start" -eq 1 ]; then
   systemctl restart gridgate.service
   say "running: systemctl status gridgate, journalctl -u gridgate -f, curl http://127.0.0.1:8080/healthz"
 else
