@@ -45,10 +45,10 @@ booted=0
 [ -d /run/systemd/system ] && booted=1
 case "$data_dir" in "" | /*) ;; *) die "--data-dir must be an absolute path" ;; esac
 
-# Node.js >= 20. Raspberry Pi OS bookworm ships 18: install 20 from NodeSource first (docs/deployment.md).
-node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-[ "$node_major" -ge 20 ] || die "Node.js >= 20 is required (found: $(node --version 2>/dev/null || echo none)); docs/deployment.md shows how to install it"
-[ "$(command -v node)" = /usr/bin/node ] || say "note: node is $(command -v node); the unit runs /usr/bin/node"
+# Node.js >= 20 at /usr/bin/node, which the unit runs. Raspberry Pi OS bookworm ships 18: install 20 from
+# NodeSource first (docs/deployment.md).
+node_major=$(/usr/bin/node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+[ "$node_major" -ge 20 ] || die "Node.js >= 20 is required at /usr/bin/node (found: $(/usr/bin/node --version 2>/dev/null || echo none)); docs/deployment.md shows how to install it"
 
 say "packages: ffmpeg, ca-certificates, procps (kill, for systemctl reload)"
 export DEBIAN_FRONTEND=noninteractive
@@ -72,7 +72,7 @@ if [ -n "$bundle" ]; then
 else
   say "bundle built from $SRC (npm ci --omit=dev)"
   [ -f "$SRC/gateway/dist/src/cli/main.js" ] || die "$SRC is not built: run \`npm ci\` there first (as your user)"
-  node "$SRC/docker/bundle.mjs" "$stage"
+  /usr/bin/node "$SRC/docker/bundle.mjs" "$stage"
 fi
 chown -R root:root "$stage"
 chmod -R u=rwX,go=rX "$stage"
