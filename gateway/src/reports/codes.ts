@@ -8,17 +8,22 @@ import { YamlSource, type SourceProblem } from '../config/yaml-source.js';
 export const builtinCodeTable = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../firmware-configs/codes/gbt30428.yaml');
 
 const Name = z.object({ zh: z.string().min(1), en: z.string().min(1) }).strict();
-const Major = z.string().regex(/^\d{2}$/, 'a major class code has 2 digits');
-const Minor = z.string().regex(/^\d{4}$/, 'a class code has 4 digits: major 2 + minor 2');
+/** Names by code; a key of the wrong shape is a problem at its own line. */
+const Codes = (digits: number, what: string) =>
+  z.record(z.string(), Name).superRefine((rec, ctx) => {
+    for (const k of Object.keys(rec)) {
+      if (!new RegExp(`^\\d{${digits}}$`).test(k)) ctx.addIssue({ code: 'custom', path: [k], message: `${what} "${k}" must have ${digits} digits${digits === 4 ? ' (major 2 + minor 2), quoted' : ', quoted'}` });
+    }
+  });
 
 export const CodeTableFile = z
   .object({
     majors: z
-      .object({ component: z.record(Major, Name).default({}), event: z.record(Major, Name).default({}) })
+      .object({ component: Codes(2, 'major class code').default({}), event: Codes(2, 'major class code').default({}) })
       .strict()
       .default({ component: {}, event: {} }),
-    components: z.record(Minor, Name).default({}),
-    events: z.record(Minor, Name).default({}),
+    components: Codes(4, 'component class code').default({}),
+    events: Codes(4, 'event type code').default({}),
   })
   .strict();
 type CodeTableFile = z.infer<typeof CodeTableFile>;
