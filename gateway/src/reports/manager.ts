@@ -255,7 +255,8 @@ export class ReportManager implements PipelineListener {
   private after(s: ReportState, step: Step, at: number): void {
     if (step.emit) this.publish(s, step.emit, at);
     else this.d.sink.commitWith(this.d.store.writer(s, at));
-    if (!s.open) this.open.delete(s.key);
+    // A closed report leaves the open set; its key may already belong to a newer report.
+    if (!s.open && this.open.get(s.key) === s) this.open.delete(s.key);
   }
 
   private publish(s: ReportState, status: ReportStatus, at: number): void {
