@@ -60,7 +60,7 @@ export interface CaseFigures {
   byStatus: Record<string, number>;
   /** Shares 0..1, or null while nothing counts yet. */
   rates: {
-    /** 立案及时率: registered by the deadline, among cases registered or past the deadline. */
+    /** 立案及时率: registered by the deadline, among cases registered or past the deadline (rejected ones left out, as in every rate). */
     onTimeRegister: number | null;
     /** 派遣及时率. */
     onTimeDispatch: number | null;
@@ -87,11 +87,13 @@ export function caseFigures(rows: ReportRow[], now: number): CaseFigures {
   const byStatus: Record<string, number> = {};
   const t = rows.map((r) => caseTimings(r, now));
   for (const r of rows) byStatus[r.case_status] = (byStatus[r.case_status] ?? 0) + 1;
+  // A rejected case (作废) is no one's work: left out of every rate.
+  const live = rows.filter((r) => r.case_status !== 'rejected');
+  const liveT = live.map((r) => caseTimings(r, now));
   const rate = (k: 'register' | 'dispatch' | 'handle') => {
-    const judged = t.filter((x) => x.onTime[k] !== undefined);
+    const judged = liveT.filter((x) => x.onTime[k] !== undefined);
     return share(judged.filter((x) => x.onTime[k]).length, judged.length);
   };
-  const live = rows.filter((r) => r.case_status !== 'rejected');
   const handled = rows.filter((r) => r.handled_count > 0);
   return {
     cases: rows.length,

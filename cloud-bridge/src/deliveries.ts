@@ -141,8 +141,9 @@ export class DeliveryWorker {
     if (!open.length) return;
     try {
       const now = this.now();
+      const asked = new Map(open.map((o) => [o.report_id, o.case_id!]));
       for (const s of await this.system.poll(open.map((o) => ({ reportId: o.report_id, caseId: o.case_id! })))) {
-        this.tracker.apply(s.reportId, s.status, `${this.system.name}-poll`, { ...(s.caseId && { caseId: s.caseId }), at: Math.min(s.at ?? now, now), ...(s.note && { note: s.note }) });
+        this.tracker.apply(s.reportId, s.status, `${this.system.name}-poll`, { ...(s.caseId && { caseId: s.caseId }), at: Math.min(s.at ?? now, now), ...(s.note && { note: s.note }), ifCaseId: asked.get(s.reportId)! });
       }
     } catch (e) {
       this.log.warn({ adapter: this.system.name, err: (e as Error).message }, 'status poll failed; will try again');

@@ -38,13 +38,16 @@ export class CaseTracker {
   /**
    * A status from the case system (an adapter's answer, a poll, a callback, the inbox operator). Applies it if
    * it moves the case forward; forwards it to the gateway as a case.status command. Returns whether it applied.
+   * `ifCaseId`: apply only while the report is still at that case (what a poll asked about).
    */
-  apply(reportId: string, status: CaseStatus, source: string, opts: { caseId?: string; at?: number; note?: string } = {}): boolean {
+  apply(reportId: string, status: CaseStatus, source: string, opts: { caseId?: string; at?: number; note?: string; ifCaseId?: string } = {}): boolean {
     const now = this.now();
     const at = opts.at ?? now;
     return immediate(this.db, () => {
       const r = this.report(reportId);
       if (!r) throw new UnknownReport(`no report ${reportId}`);
+      // A poll answer about a case the report has since left (reopened as a new request) is stale.
+      if (opts.ifCaseId !== undefined && r.case_id !== opts.ifCaseId) return false;
       const caseId = opts.caseId ?? r.case_id ?? undefined;
       if (opts.caseId && opts.caseId !== r.case_id) this.db.prepare('UPDATE reports SET case_id = ? WHERE report_id = ?').run(opts.caseId, reportId);
       if (!advances(r.case_status, status)) return false;
