@@ -1,5 +1,5 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import { z } from 'zod';
 import { CaseStatus, DEFAULT_TOPIC_PREFIX } from '@gridgate/contract';
@@ -161,6 +161,8 @@ export function loadBridgeConfig(file: string, env: NodeJS.ProcessEnv = process.
   const base = dirname(resolve(file));
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
   const c = parsed.data;
+  const missing = Object.entries(c.central.tls ?? {}).filter(([, f]) => f && !existsSync(abs(f)));
+  if (missing.length) throw new ConfigError(missing.map(([k, f]) => `${file}:${lineOf(['central', 'tls', k])}: central.tls.${k}: file not found: ${abs(f!)}`));
   return {
     ...c,
     store: { file: abs(c.store.file) },

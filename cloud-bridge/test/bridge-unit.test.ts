@@ -12,6 +12,7 @@ import { parseMessage, topicKind } from '../src/intake.js';
 import type { ReportRow } from '../src/store.js';
 import { backoffMs } from '../src/util.js';
 import { reportMessage } from './helpers/reports.js';
+import { repoRoot } from './helpers/process.js';
 
 const MIN = 60_000;
 
@@ -138,5 +139,11 @@ describe('bridge config', () => {
       assert.match(text, /webhook: delivery.adapter is webhook: configure webhook.url/);
     }
     assert.throws(() => loadBridgeConfig(write('instanceId: b1\ncentral: { url: "mqtt://x", protocolVersion: 4 }\n'), {}), /shared subscriptions are MQTT 5/);
+    assert.throws(() => loadBridgeConfig(write('instanceId: b1\ncentral: { url: "mqtt://x", tls: { ca: ./nope.pem } }\n'), {}), /b\.yaml:2: central\.tls\.ca: file not found/);
+  });
+
+  test('the shipped example is a valid config', () => {
+    const c = loadBridgeConfig(join(repoRoot, 'cloud-bridge', 'bridge.example.yaml'), { BRIDGE_MQTT_PASSWORD: 'a', BRIDGE_API_TOKEN: 'b', BRIDGE_WEBHOOK_SECRET: 'c', BRIDGE_OPEN311_KEY: 'd' });
+    assert.equal(c.open311?.serviceCodes['0102'], 'manhole-cover');
   });
 });

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -131,22 +131,31 @@ api: { port: ${brApi}, token: ${TOKEN.bridge} }
     assert.equal(verified.verification?.result, 'verified');
     assert.equal(verified.verification?.method, 'sensor');
     assert.ok(verified.evidence.length >= 2, 'fresh evidence with the verdict');
+    const last = verified.evidence.at(-1)!;
+    const file = await fetch(`http://127.0.0.1:${gwApi}/api/v1/${last.ref}`, { headers: { authorization: `Bearer ${TOKEN.gw}` } });
+    assert.equal(file.status, 200);
+    assert.equal(createHash('sha256').update(Buffer.from(await file.arrayBuffer())).digest('hex'), last.sha256, 'the evidence file matches its SHA-256');
     const closed = await waitFor('the case closed', async () => (await cases()).find((x) => x.caseId === 'GG-000001' && x.status === 'closed'), 10_000);
     assert.equal(closed.report.status, 'verified');
 
-    const detail = (await api<{ caseStatus: string; timings: { toRegisterS: number; toDispatchS: number; toCloseS: number; onTime: Record<string, boolean> }; downlinks: Array<{ status: string; reply_ok: number | null }> }>(brApi, TOKEN.bridge, `/api/v1/reports/${report.reportId}`)).body;
-    assert.equal(detail.caseStatus, 'closed');
+    type Detail = { caseStatus: string; timings: { toRegisterS: number; toDispatchS: number; toCloseS: number; onTime: Record<string, boolean> }; downlinks: Array<{ status: string; reply_ok: number | null }> };
+    const detail = await waitFor('the case closed in the tracker', async () => {
+      const d = (await api<Detail>(brApi, TOKEN.bridge, `/api/v1/reports/${report.reportId}`)).body;
+      return d.caseStatus === 'closed' && d;
+    });
     assert.ok(detail.timings.toRegisterS < 60 && detail.timings.toCloseS > 0);
     assert.deepEqual(detail.timings.onTime, { register: true, dispatch: true, handle: true });
     const handledCmd = await waitFor('the gateway’s reply to handled', async () => {
-      const d = (await api<typeof detail>(brApi, TOKEN.bridge, `/api/v1/reports/${report.reportId}`)).body;
+      const d = (await api<Detail>(brApi, TOKEN.bridge, `/api/v1/reports/${report.reportId}`)).body;
       return d.downlinks.find((x) => x.status === 'handled' && x.reply_ok !== null);
     });
     assert.equal(handledCmd.reply_ok, 1, 'the gateway accepted case.status handled');
-    const gwReports = (await api<{ open: unknown[]; recent: Array<{ reportId: string; status: string; caseId: string; caseStatus: string }> }>(gwApi, TOKEN.gw, '/api/v1/reports')).body;
-    const mine = gwReports.recent.find((r) => r.reportId === report.reportId)!;
+    type GwReports = { recent: Array<{ reportId: string; status: string; caseId: string; caseStatus: string }> };
+    const mine = await waitFor('the close back at the gateway', async () =>
+      (await api<GwReports>(gwApi, TOKEN.gw, '/api/v1/reports')).body.recent.find((r) => r.reportId === report.reportId && r.caseStatus === 'closed'),
+    );
     assert.equal(mine.status, 'verified');
-    assert.equal(mine.caseStatus, 'closed', 'the close went back to the gateway too');
+    assert.equal(mine.caseId, 'GG-000001');
 
     // Second tilt: a new report (the first is closed). The crew says handled, but the cover stays tilted.
     tilt = 25;
