@@ -54,7 +54,10 @@ export class Bridge {
     this.system = caseSystemFor(cfg, this.db);
     this.worker = new DeliveryWorker(this.db, this.system, this.tracker, cfg.delivery, cfg.instanceId, log);
     this.intake = new Intake(this.db, this.tracker, { instanceId: cfg.instanceId, topicPrefix: cfg.central.topicPrefix, log, onStored: () => setImmediate(() => this.worker.pump()) });
-    this.central = new CentralConnection(cfg.central, cfg.instanceId, (topic, payload) => void this.messages[this.intake.accept(topic, payload)]++, log);
+    this.central = new CentralConnection(cfg.central, cfg.instanceId, (topic, payload) => {
+      const result = this.intake.accept(topic, payload);
+      this.messages[result]++;
+    }, log);
     this.downlinks = new Downlinker(this.db, this.central, cfg.instanceId, log);
   }
 

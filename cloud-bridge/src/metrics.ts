@@ -19,15 +19,18 @@ export interface MetricsSource {
 export function bridgeMetrics(src: MetricsSource): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'gridgate_bridge_process_' });
-  let figures: CaseFigures | undefined;
-  const fresh = () => (figures ??= src.figures());
+  // One computation of the case figures per scrape (they read the store), not one per metric.
+  let cached: { at: number; f: CaseFigures } | undefined;
+  const fresh = () => {
+    if (!cached || Date.now() - cached.at > 1000) cached = { at: Date.now(), f: src.figures() };
+    return cached.f;
+  };
   new Counter({
     name: 'gridgate_bridge_messages_total',
     help: 'Messages taken from the central broker by this instance, by outcome',
     labelNames: ['result'],
     registers: [registry],
     collect() {
-      figures = undefined;
       this.reset();
       for (const [result, n] of Object.entries(src.messages)) this.inc({ result }, n);
     },

@@ -63,8 +63,8 @@ devices:
     address: 浦东新区民生路 12 号
     location: { lat: 31.2339, lon: 121.5331 }
     assetId: "3101150102000012"
-    reportingIntervalS: 2
-    alarms: { cover-tilted: { clearForS: 1 } }
+    reportingIntervalS: 1
+    alarms: { cover-tilted: { forS: 1, clearForS: 1 } }
 `,
     );
     writeFileSync(
@@ -99,7 +99,7 @@ api: { port: ${brApi}, token: ${TOKEN.bridge} }
   const setCase = (caseId: string, status: string) => api<{ caseStatus: string }>(brApi, TOKEN.bridge, `/api/v1/cases/${caseId}/status`, { method: 'POST', body: { status } });
 
   test('the whole loop, then a fix that does not hold', async () => {
-    await sleep(3500); // the learning samples: the cover's level baseline
+    await sleep(3000); // the learning samples: the cover's level baseline
     tilt = 24;
     const c = await waitFor('a case in the inbox', async () => (await cases())[0], 20_000);
     const report = c.report;
