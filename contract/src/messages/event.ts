@@ -8,7 +8,9 @@ export const Box = z
 
 export const Evidence = z
   .object({
-    kind: z.enum(['annotated', 'clean']).describe('annotated: boxes and zone drawn; clean: the frame as captured (privacy masks applied)'),
+    kind: z
+      .enum(['annotated', 'clean', 'readings'])
+      .describe('annotated: boxes and zone drawn; clean: the frame as captured (privacy masks applied); readings: a JSON record of the sensor samples or zone observations the gateway judged by'),
     ref: z.string().describe('Reference to fetch the file: gateway-relative path or URL'),
     sha256: z.string().regex(/^[0-9a-f]{64}$/),
     takenAt: IsoUtc,

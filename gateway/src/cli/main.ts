@@ -4,6 +4,7 @@ import { gatewayVersion } from './paths.js';
 import { registerConfig } from './config-cmd.js';
 import { registerDecode } from './decode.js';
 import { registerDemo } from './demo.js';
+import { registerGrids } from './grids.js';
 import { registerRun } from './run.js';
 import { registerSimulate } from './simulate.js';
 
@@ -15,6 +16,7 @@ const program = new Command('gridgate')
 registerRun(program);
 registerConfig(program);
 registerDecode(program);
+registerGrids(program);
 registerSimulate(program);
 registerDemo(program);
 

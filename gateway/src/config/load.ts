@@ -3,11 +3,18 @@ import { existsSync } from 'node:fs';
 import { GatewayConfig } from './schema.js';
 import { SourceError, YamlSource, type SourceProblem } from './yaml-source.js';
 import { loadProfiles, type LoadedProfile } from '../profiles/load.js';
+import { loadGridMap, type LoadedGridMap } from '../grids/load.js';
+import { gridCodeProblem } from '../grids/grid-code.js';
+import { loadCodeTables, type CodeTable } from '../reports/codes.js';
 
 export interface LoadedConfig {
   file: string;
   config: GatewayConfig;
   profiles: Map<string, LoadedProfile>;
+  /** The unit-grid map, when the config names one. */
+  grids?: LoadedGridMap;
+  /** Case category names: the built-in table with the deployment's overrides. */
+  codes?: CodeTable;
 }
 
 /**
@@ -40,8 +47,39 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   }
   if (profiles.size) problems.push(...crossCheck(config, profiles, src));
   problems.push(...checkFiles(config, src));
+  let grids: LoadedGridMap | undefined;
+  if (config.grids && existsSync(config.grids.file)) {
+    try {
+      grids = loadGridMap(config.grids);
+      problems.push(...grids.problems.filter((p) => p.level === 'error').map(({ level: _l, ...p }) => p));
+      problems.push(...gridCheck(config, grids, src));
+    } catch (e) {
+      problems.push(src.problem(['grids', 'file'], (e as Error).message));
+    }
+  }
+  const codes = loadCodeTables(config.reports.codeTables.filter((f) => existsSync(f)));
+  problems.push(...codes.problems);
   if (problems.length) throw new SourceError(problems);
-  return { file, config, profiles };
+  return { file, config, profiles, ...(grids && { grids }), codes: codes.table };
+}
+
+/** Grids named in the config must exist in the map; a device must land in a grid (or have a fallback). */
+function gridCheck(c: GatewayConfig, g: LoadedGridMap, src: YamlSource): SourceProblem[] {
+  const out: SourceProblem[] = [];
+  const known = (path: (string | number)[], code: string) => {
+    const why = gridCodeProblem(code, g.map.codeLength);
+    if (why) out.push(src.problem(path, why));
+    else if (!g.map.has(code)) out.push(src.problem(path, `grid ${code} is not in the grid map ${g.file}`));
+  };
+  if (c.gateway.gridId) known(['gateway', 'gridId'], c.gateway.gridId);
+  c.devices.forEach((d, i) => {
+    if (d.gridId) return known(['devices', i, 'gridId'], d.gridId);
+    const loc = d.location ?? c.gateway.location;
+    if (loc && !g.map.lookup(loc) && !c.gateway.gridId) {
+      out.push(src.problem(['devices', i, d.location ? 'location' : 'id'], `location ${loc.lat}, ${loc.lon} is outside every grid of ${g.file}, and neither devices[${i}].gridId nor gateway.gridId is set`));
+    }
+  });
+  return out;
 }
 
 function abs(base: string, p: string): string {
@@ -59,6 +97,8 @@ function resolvePaths(c: GatewayConfig, base: string): GatewayConfig {
     uplink: { ...c.uplink, tls: tls(c.uplink.tls) },
     api: { ...c.api, ...(c.api.tls && { tls: { cert: abs(base, c.api.tls.cert), key: abs(base, c.api.tls.key) } }) },
     lns: c.lns.map((l) => ({ ...l, tls: tls(l.tls) })),
+    ...(c.grids && { grids: { ...c.grids, file: abs(base, c.grids.file) } }),
+    reports: { ...c.reports, codeTables: c.reports.codeTables.map((f) => abs(base, f)) },
   };
 }
 
@@ -93,5 +133,7 @@ function checkFiles(c: GatewayConfig, src: YamlSource): SourceProblem[] {
   if (c.broker.tls) for (const k of ['cert', 'key', 'ca'] as const) check(['broker', 'tls', k], c.broker.tls[k]);
   for (const k of ['cert', 'key', 'ca'] as const) check(['uplink', 'tls', k], c.uplink.tls?.[k]);
   for (const k of ['cert', 'key'] as const) check(['api', 'tls', k], c.api.tls?.[k]);
+  check(['grids', 'file'], c.grids?.file);
+  c.reports.codeTables.forEach((f, i) => check(['reports', 'codeTables', i], f));
   return out;
 }

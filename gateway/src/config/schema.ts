@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_TOPIC_PREFIX, DeviceId, GatewayId, GridId, Location, ComponentCode, TopicSafeId } from '@gridgate/contract';
+import { GridsConfig } from '../grids/config.js';
+import { ReportsConfig, defaultReportsConfig } from '../reports/config.js';
 
 // The zod schema below is the config type, the JSON Schema (firmware-configs/gateway.schema.json) and the
 // reference docs (firmware-configs/CONFIG.md): `npm run export:config` regenerates both; a test checks they are current.
@@ -122,8 +124,8 @@ export const DeviceConfig = z
       .strict()
       .optional(),
     location: Location.optional(),
-    gridId: GridId.optional().describe('Explicit unit grid; default: looked up from location, else gateway.gridId'),
-    address: z.string().max(200).optional(),
+    gridId: GridId.optional().describe('Explicit unit grid (override); default: looked up from location in the grid map, else gateway.gridId'),
+    address: z.string().max(200).optional().describe('Street address, carried by case reports'),
     assetId: z.string().regex(/^\d{16}$/, 'a component ID has 16 digits').optional(),
     componentCode: ComponentCode.optional().describe("Overrides the profile's component class (e.g. 0103 for a rain-water cover)"),
     params: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])).default({}).describe("Overrides the profile's params"),
@@ -181,6 +183,8 @@ export const GatewayConfig = z
     api: ApiConfig.default(ApiConfig.parse({})),
     lns: z.array(LnsConfig).default([]),
     devices: z.array(DeviceConfig).default([]),
+    grids: GridsConfig.optional().describe('Unit-grid map: devices and camera zones get their grid ID from their location'),
+    reports: ReportsConfig.default(defaultReportsConfig).describe('Case reports for the city case system'),
   })
   .strict()
   .superRefine((c, ctx) => {

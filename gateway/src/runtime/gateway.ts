@@ -21,6 +21,11 @@ import { Stamper } from '../uplink/stamper.js';
 import { CommandRouter } from './commands.js';
 import { buildDevices, type DeviceRegistry, type GridResolver } from './devices.js';
 import { RejectCounter } from './rejects.js';
+import { EvidenceWriter } from '../reports/evidence.js';
+import { ReportManager } from '../reports/manager.js';
+import { reportsRoutes } from '../reports/routes.js';
+import { ReportStore } from '../reports/store.js';
+import { loadCodeTables } from '../reports/codes.js';
 import type { GatewaySnapshot } from './snapshot.js';
 
 export interface GatewayOptions {
@@ -49,6 +54,8 @@ export class Gateway {
   readonly rejects: RejectCounter;
   readonly broker?: EmbeddedBroker;
   readonly lns: LnsConnection[] = [];
+  readonly reports?: ReportManager;
+  private readonly reportStore?: ReportStore;
   ports: { port?: number; tlsPort?: number; api?: number } = {};
   private api?: FastifyInstance;
   readonly startedAt = Date.now();
@@ -69,7 +76,8 @@ export class Gateway {
   constructor(private readonly opts: GatewayOptions) {
     const { config } = opts.loaded;
     const log = opts.log;
-    this.devices = buildDevices(config, opts.loaded.profiles, opts.resolveGrid);
+    const grids = opts.loaded.grids?.map;
+    this.devices = buildDevices(config, opts.loaded.profiles, opts.resolveGrid ?? (grids && ((loc) => grids.lookup(loc)?.code)));
     this.db = openDatabase(config.gateway.dataDir);
     this.rejects = new RejectCounter(log);
     this.alarmStore = new AlarmStore(this.db);
@@ -96,6 +104,27 @@ export class Gateway {
       sink: this.outbox,
       rejects: this.rejects,
     });
+    if (config.reports.enabled) {
+      this.reportStore = new ReportStore(this.db);
+      this.reports = new ReportManager({
+        cfg: config.reports,
+        store: this.reportStore,
+        sink: this.outbox,
+        stamper: this.stamper,
+        topic: topics.report,
+        codes: opts.loaded.codes ?? loadCodeTables([]).table,
+        ...(grids && { grids }),
+        gridCodeLength: config.grids?.codeLength ?? 14,
+        devices: this.devices,
+        phaseOf: (d, r) => this.engine.phase(d, r),
+        evidence: new EvidenceWriter(config.gateway.dataDir),
+        timezone: config.gateway.timezone,
+        log,
+      });
+      this.pipeline.addListener(this.reports);
+      const reports = this.reports;
+      this.commands.register('case.status', (cmd) => reports.caseStatus(cmd));
+    }
     this.commands.register('alarm.ack', (cmd) => {
       const t = this.engine.acknowledge(cmd.alarmId, cmd.by, Date.now());
       if (!t) throw new Error(`no active, unacknowledged alarm with id ${cmd.alarmId}`);
@@ -159,7 +188,9 @@ export class Gateway {
         }
         return !!t;
       };
-      this.api = createApiServer(apiCfg, this.opts.log, [statusRoutes({ snapshot: () => this.snapshot(), acknowledge: ack }), metricsRoutes(() => this.snapshot()), ...(this.opts.routes ?? [])]);
+      const c = this.opts.loaded.config;
+      const reportApi = this.reports && this.reportStore ? [reportsRoutes({ manager: this.reports, dataDir: c.gateway.dataDir, timezone: c.gateway.timezone, recent: (n) => this.reportStore!.recent(n) })] : [];
+      this.api = createApiServer(apiCfg, this.opts.log, [statusRoutes({ snapshot: () => this.snapshot(), acknowledge: ack }), metricsRoutes(() => this.snapshot()), ...reportApi, ...(this.opts.routes ?? [])]);
       await this.api.listen({ port: apiCfg.port, host: apiCfg.host });
       const a = this.api.server.address();
       this.ports.api = typeof a === 'object' && a ? a.port : apiCfg.port;
@@ -177,6 +208,7 @@ export class Gateway {
     try {
       this.pipeline.publishTransitions(this.engine.tick(now, (id) => this.sourceDown(id)));
       this.persistAlarms(++this.ticks % SEEN_FLUSH_EVERY === 0);
+      this.reports?.tick();
     } catch (e) {
       this.opts.log.error({ err: (e as Error).stack }, 'alarm tick failed');
     }
@@ -206,6 +238,7 @@ export class Gateway {
       backlog: o.backlog,
       published: o.acked,
       devices: this.devices.byId.size,
+      ...(this.reports && { reportsOpen: this.reports.openReports().length, reportsPublished: this.reports.counters.published, reportsRefused: this.reports.counters.rejected }),
       ...Object.fromEntries(Object.entries(this.rejects.byReason()).map(([r, n]) => [`rejected.${r}`, n ?? 0])),
     };
   }

@@ -35,6 +35,7 @@ export interface OutboxStats {
 export class SqliteOutbox implements UplinkSink, Sequence {
   private lastSeq: number;
   private buffer: Row[] = [];
+  private alongside: Array<() => void> = [];
   private waiters: Array<(err?: Error) => void> = [];
   private flushScheduled = false;
   private page: Row[] = [];
@@ -87,9 +88,18 @@ export class SqliteOutbox implements UplinkSink, Sequence {
     this.scheduleFlush();
   }
 
+  /**
+   * Runs `write` (SQLite statements on the same database) inside the next commit, after the messages put
+   * before it: state and the message that announces it land together or not at all (reports use this).
+   */
+  commitWith(write: () => void): void {
+    this.alongside.push(write);
+    this.scheduleFlush();
+  }
+
   /** Calls back once everything put so far is committed to disk (or with the error that prevented it). */
   whenDurable(cb: (err?: Error) => void): void {
-    if (!this.buffer.length && !this.flushScheduled) return cb();
+    if (!this.buffer.length && !this.alongside.length && !this.flushScheduled) return cb();
     this.waiters.push(cb);
     this.scheduleFlush();
   }
@@ -106,15 +116,18 @@ export class SqliteOutbox implements UplinkSink, Sequence {
     const rows = this.buffer;
     const acked = this.acked;
     const waiters = this.waiters;
+    const writes = this.alongside;
     this.buffer = [];
     this.acked = [];
     this.waiters = [];
+    this.alongside = [];
     let err: Error | undefined;
     try {
       const now = Date.now();
       this.db.transaction(() => {
         for (const r of rows) this.insert.run(r.seq, r.topic, r.payload, r.qos, r.retain, r.class, now);
         if (rows.length) this.saveSeq.run(String(this.lastSeq));
+        for (const w of writes) w();
         deleteSeqs(this.db, acked);
       })();
     } catch (e) {
@@ -122,6 +135,7 @@ export class SqliteOutbox implements UplinkSink, Sequence {
       // Keep them for the next attempt: nothing is acknowledged that is not on disk.
       this.buffer = rows.concat(this.buffer);
       this.acked = acked.concat(this.acked);
+      this.alongside = writes.concat(this.alongside);
     }
     for (const w of waiters) w(err);
     if (err) setTimeout(() => this.scheduleFlush(), 1000).unref();
