@@ -11,7 +11,7 @@ test('the demo shows telemetry and an alarm raised, acknowledged and cleared wit
   try {
     const seen = (re: RegExp) => () => re.test(demo.stdout) && Date.now() - started;
     await waitFor('the banner', seen(/mosquitto_sub -h 127\.0\.0\.1 -p \d+ -u viewer -P \S+ -t 'gridgate\/v1\/#'/), 20_000);
-    await waitFor('telemetry', seen(/telemetry\s+cover-001\s+grid 31011500301201/), 20_000);
+    await waitFor('telemetry', seen(/telemetry\s+cover-001\s+grid 3101150030120\d/), 20_000);
     const raisedAt = await waitFor('cover-001 raised', seen(/ALARM RAISED\s+cover-001\s+cover-tilted/), 40_000);
     await waitFor('cover-001 acknowledged', seen(/ALARM ACKNOWLEDGED\s+cover-001\s+cover-tilted .* by operator-demo/), 40_000);
     const clearedAt = await waitFor('cover-001 cleared', seen(/ALARM CLEARED\s+cover-001\s+cover-tilted/), 40_000);
