@@ -3,11 +3,15 @@ import { existsSync } from 'node:fs';
 import { GatewayConfig } from './schema.js';
 import { SourceError, YamlSource, type SourceProblem } from './yaml-source.js';
 import { loadProfiles, type LoadedProfile } from '../profiles/load.js';
+import { loadCameraProfiles } from '../vision/rules/load.js';
+import type { CameraProfile } from '../vision/rules/profile.js';
 
 export interface LoadedConfig {
   file: string;
   config: GatewayConfig;
   profiles: Map<string, LoadedProfile>;
+  /** Camera profiles (zone rules) when vision is configured. */
+  cameraProfiles?: Map<string, CameraProfile>;
 }
 
 /**
@@ -40,8 +44,20 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   }
   if (profiles.size) problems.push(...crossCheck(config, profiles, src));
   problems.push(...checkFiles(config, src));
+  let cameraProfiles: Map<string, CameraProfile> | undefined;
+  if (config.vision?.enabled) {
+    try {
+      cameraProfiles = loadCameraProfiles(config.vision.profileDirs);
+      if (!cameraProfiles.has(config.vision.defaultProfile)) {
+        problems.push(src.problem(['vision', 'defaultProfile'], `no camera profile "${config.vision.defaultProfile}" in ${config.vision.profileDirs.join(', ')} (known: ${[...cameraProfiles.keys()].join(', ') || 'none'})`));
+      }
+    } catch (e) {
+      if (e instanceof SourceError) problems.push(...e.problems);
+      else throw e;
+    }
+  }
   if (problems.length) throw new SourceError(problems);
-  return { file, config, profiles };
+  return { file, config, profiles, ...(cameraProfiles && { cameraProfiles }) };
 }
 
 function abs(base: string, p: string): string {
@@ -59,6 +75,13 @@ function resolvePaths(c: GatewayConfig, base: string): GatewayConfig {
     uplink: { ...c.uplink, tls: tls(c.uplink.tls) },
     api: { ...c.api, ...(c.api.tls && { tls: { cert: abs(base, c.api.tls.cert), key: abs(base, c.api.tls.key) } }) },
     lns: c.lns.map((l) => ({ ...l, tls: tls(l.tls) })),
+    ...(c.vision && {
+      vision: {
+        ...c.vision,
+        profileDirs: c.vision.profileDirs.map((d) => abs(base, d)),
+        detector: { ...c.vision.detector, ...(c.vision.detector.model && { model: { ...c.vision.detector.model, path: abs(base, c.vision.detector.model.path) } }) },
+      },
+    }),
   };
 }
 
@@ -93,5 +116,6 @@ function checkFiles(c: GatewayConfig, src: YamlSource): SourceProblem[] {
   if (c.broker.tls) for (const k of ['cert', 'key', 'ca'] as const) check(['broker', 'tls', k], c.broker.tls[k]);
   for (const k of ['cert', 'key', 'ca'] as const) check(['uplink', 'tls', k], c.uplink.tls?.[k]);
   for (const k of ['cert', 'key'] as const) check(['api', 'tls', k], c.api.tls?.[k]);
+  check(['vision', 'detector', 'model', 'path'], c.vision?.detector.model?.path);
   return out;
 }

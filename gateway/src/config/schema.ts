@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { VisionConfig } from '../vision/config.js';
 import { DEFAULT_TOPIC_PREFIX, DeviceId, GatewayId, GridId, Location, ComponentCode, TopicSafeId } from '@gridgate/contract';
 
 // The zod schema below is the config type, the JSON Schema (firmware-configs/gateway.schema.json) and the
@@ -124,6 +125,7 @@ export const DeviceConfig = z
     location: Location.optional(),
     gridId: GridId.optional().describe('Explicit unit grid; default: looked up from location, else gateway.gridId'),
     address: z.string().max(200).optional(),
+    site: z.string().optional().describe('Site that binds this device to camera zones of the same site (e.g. a dust monitor to a construction-site zone); default gateway.site'),
     assetId: z.string().regex(/^\d{16}$/, 'a component ID has 16 digits').optional(),
     componentCode: ComponentCode.optional().describe("Overrides the profile's component class (e.g. 0103 for a rain-water cover)"),
     params: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])).default({}).describe("Overrides the profile's params"),
@@ -181,6 +183,7 @@ export const GatewayConfig = z
     api: ApiConfig.default(ApiConfig.parse({})),
     lns: z.array(LnsConfig).default([]),
     devices: z.array(DeviceConfig).default([]),
+    vision: VisionConfig.optional().describe('On-device detection (stalls, parking, dust) for the cameras of this gateway'),
   })
   .strict()
   .superRefine((c, ctx) => {
