@@ -39,7 +39,14 @@ export class VisionService {
     this.sensors = new SiteSensors(d.site);
   }
 
-  async start(): Promise<void> {
+  private starting?: Promise<void>;
+
+  start(): Promise<void> {
+    this.starting ??= this.doStart();
+    return this.starting;
+  }
+
+  private async doStart(): Promise<void> {
     const { config, log } = this.d;
     const t0 = performance.now();
     try {
@@ -89,6 +96,7 @@ export class VisionService {
   }
 
   async stop(): Promise<void> {
+    await this.starting;
     if (this.timer) clearInterval(this.timer);
     await this.detector?.close();
   }
