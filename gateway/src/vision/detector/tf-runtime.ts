@@ -36,6 +36,7 @@ export async function loadTf(choice: BackendChoice): Promise<TfRuntime> {
     }
   }
   const tf = await import('@tensorflow/tfjs');
+  tf.env().set('PROD', true); // no debug checks, no console banners from a worker thread
   const backend = choice === 'cpu' ? 'cpu' : 'wasm';
   try {
     if (backend === 'wasm') {
