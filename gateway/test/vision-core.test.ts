@@ -17,6 +17,7 @@ import type { CameraProfile, ObjectRule } from '../src/vision/rules/profile.js';
 import { CameraDetection } from '../src/vision/stage.js';
 import { Tracker } from '../src/vision/tracker/tracker.js';
 import type { Device } from '../src/runtime/devices.js';
+import { loadConfig } from '../src/config/load.js';
 import { assertValidMessage, contractValidators } from './helpers/contract.js';
 import { repoRoot } from './helpers/shared.js';
 
@@ -86,6 +87,15 @@ describe('zone rules (camera profile)', () => {
     assert.equal(inWindow(at, { from: '07:00', to: '18:00' }, 'Asia/Shanghai'), true);
     assert.equal(inWindow(at, { from: '07:00', to: '18:00' }, 'UTC'), false);
     assert.equal(inWindow(at, { from: '22:00', to: '11:00' }, 'Asia/Shanghai'), true);
+  });
+
+  test('gateway config: the vision section loads the camera profiles; an unknown default profile is named at its line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gg-visioncfg-'));
+    const base = `gateway: { id: gw-1, gridId: "31011500301201", location: { lat: 31.2, lon: 121.5 } }\nprofiles: { dirs: [${join(repoRoot, 'device-profiles')}] }\nuplink: { url: "mqtt://127.0.0.1:1" }\n`;
+    writeFileSync(join(dir, 'ok.yaml'), `${base}vision:\n  profileDirs: [${join(repoRoot, 'device-profiles', 'cameras')}]\n`);
+    assert.ok(loadConfig(join(dir, 'ok.yaml')).cameraProfiles?.has('street-camera'));
+    writeFileSync(join(dir, 'bad.yaml'), `${base}vision:\n  profileDirs: [${join(repoRoot, 'device-profiles', 'cameras')}]\n  defaultProfile: kerbside\n`);
+    assert.throws(() => loadConfig(join(dir, 'bad.yaml')), /bad\.yaml:6: vision\.defaultProfile: no camera profile "kerbside"/);
   });
 
   test('a broken camera profile is reported with file and line', () => {

@@ -91,6 +91,11 @@ export class VisionService {
   /** The camera stage's evidence store, wired in when it exists. */
   evidence?: EvidenceSink;
 
+  /** Frame size the camera stage scales to (square, rgb24). */
+  get inputSize(): number {
+    return this.d.config.detector.model?.inputSize ?? 512;
+  }
+
   get backend(): string | undefined {
     return this.detector?.backend;
   }
