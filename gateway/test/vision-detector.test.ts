@@ -51,6 +51,15 @@ describe('detector on real frames', () => {
     for (const d of r.detections) for (const v of d.box) assert.ok(v >= 0 && v <= 1);
   });
 
+  test('inference runs off the event loop: timers keep firing while a frame is being detected', async () => {
+    let ticks = 0;
+    const iv = setInterval(() => ticks++, 1);
+    const r = await det.detect(frame);
+    clearInterval(iv);
+    assert.ok(r.detections.length > 0);
+    assert.ok(ticks >= 3, `only ${ticks} timer callbacks ran during an inference of ${Math.round(r.inferMs)} ms`);
+  });
+
   test('a frame of the wrong size is refused with a clear error, and the detector keeps working', async () => {
     await assert.rejects(det.detect({ ...frame, width: 640, height: 480, data: Buffer.alloc(640 * 480 * 3) }), /is 640x480 rgb24 .*the detector needs 512x512 rgb24/);
     assert.ok((await det.detect(frame)).detections.length > 0);
