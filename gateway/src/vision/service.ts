@@ -82,7 +82,8 @@ export class VisionService {
       publish: this.d.publish,
       sensors: this.sensors,
       log: this.d.log,
-      ...(this.evidence && { evidence: this.evidence }),
+      // Looked up per event, so a store wired in after the cameras were created is used too.
+      evidence: { save: (frame, req) => (this.evidence ? this.evidence.save(frame, req) : Promise.resolve([])) },
     });
     this.cameras.set(camera.id, c);
     return c;
