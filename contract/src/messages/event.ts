@@ -38,6 +38,11 @@ export const VisionEvent = z
       .array(z.object({ trackId: z.number().int(), label: z.string(), score: z.number(), box: Box, stationaryS: z.number().nonnegative() }).strict())
       .max(200),
     measurements: z.record(z.string(), z.number()).optional().describe('e.g. haze index, PM10 of a bound dust monitor'),
+    relatedDevices: z
+      .array(TopicSafeId)
+      .max(20)
+      .optional()
+      .describe('Sensors whose readings were fused into this event (e.g. the dust monitor of the same site)'),
     evidence: z.array(Evidence).max(20),
     startedAt: IsoUtc,
     endedAt: IsoUtc.optional(),

@@ -5,6 +5,7 @@ import { registerConfig } from './config-cmd.js';
 import { registerDecode } from './decode.js';
 import { registerDemo } from './demo.js';
 import { registerGrids } from './grids.js';
+import { registerDetect } from './detect.js';
 import { registerRun } from './run.js';
 import { registerSimulate } from './simulate.js';
 
@@ -19,6 +20,7 @@ registerDecode(program);
 registerGrids(program);
 registerSimulate(program);
 registerDemo(program);
+registerDetect(program);
 
 program.parseAsync(process.argv).catch((e: Error) => {
   process.stderr.write(`gridgate: ${e.message}\n`);

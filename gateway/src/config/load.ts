@@ -6,6 +6,8 @@ import { loadProfiles, type LoadedProfile } from '../profiles/load.js';
 import { loadGridMap, type LoadedGridMap } from '../grids/load.js';
 import { gridCodeProblem } from '../grids/grid-code.js';
 import { loadCodeTables, type CodeTable } from '../reports/codes.js';
+import { loadCameraProfiles } from '../vision/rules/load.js';
+import type { CameraProfile } from '../vision/rules/profile.js';
 
 export interface LoadedConfig {
   file: string;
@@ -15,6 +17,8 @@ export interface LoadedConfig {
   grids?: LoadedGridMap;
   /** Case category names: the built-in table with the deployment's overrides. */
   codes?: CodeTable;
+  /** Camera profiles (zone rules) when vision is configured. */
+  cameraProfiles?: Map<string, CameraProfile>;
 }
 
 /**
@@ -59,8 +63,20 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   }
   const codes = loadCodeTables(config.reports.codeTables.filter((f) => existsSync(f)));
   problems.push(...codes.problems);
+  let cameraProfiles: Map<string, CameraProfile> | undefined;
+  if (config.vision?.enabled) {
+    try {
+      cameraProfiles = loadCameraProfiles(config.vision.profileDirs);
+      if (!cameraProfiles.has(config.vision.defaultProfile)) {
+        problems.push(src.problem(['vision', 'defaultProfile'], `no camera profile "${config.vision.defaultProfile}" in ${config.vision.profileDirs.join(', ')} (known: ${[...cameraProfiles.keys()].join(', ') || 'none'})`));
+      }
+    } catch (e) {
+      if (e instanceof SourceError) problems.push(...e.problems);
+      else throw e;
+    }
+  }
   if (problems.length) throw new SourceError(problems);
-  return { file, config, profiles, ...(grids && { grids }), codes: codes.table };
+  return { file, config, profiles, ...(grids && { grids }), codes: codes.table, ...(cameraProfiles && { cameraProfiles }) };
 }
 
 /** Grids named in the config must exist in the map; a device must land in a grid (or have a fallback). */
@@ -99,6 +115,13 @@ function resolvePaths(c: GatewayConfig, base: string): GatewayConfig {
     lns: c.lns.map((l) => ({ ...l, tls: tls(l.tls) })),
     ...(c.grids && { grids: { ...c.grids, file: abs(base, c.grids.file) } }),
     reports: { ...c.reports, codeTables: c.reports.codeTables.map((f) => abs(base, f)) },
+    ...(c.vision && {
+      vision: {
+        ...c.vision,
+        profileDirs: c.vision.profileDirs.map((d) => abs(base, d)),
+        detector: { ...c.vision.detector, ...(c.vision.detector.model && { model: { ...c.vision.detector.model, path: abs(base, c.vision.detector.model.path) } }) },
+      },
+    }),
   };
 }
 
@@ -135,5 +158,6 @@ function checkFiles(c: GatewayConfig, src: YamlSource): SourceProblem[] {
   for (const k of ['cert', 'key'] as const) check(['api', 'tls', k], c.api.tls?.[k]);
   check(['grids', 'file'], c.grids?.file);
   c.reports.codeTables.forEach((f, i) => check(['reports', 'codeTables', i], f));
+  check(['vision', 'detector', 'model', 'path'], c.vision?.detector.model?.path);
   return out;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { VisionConfig } from '../vision/config.js';
 import { DEFAULT_TOPIC_PREFIX, DeviceId, GatewayId, GridId, Location, ComponentCode, TopicSafeId } from '@gridgate/contract';
 import { GridsConfig } from '../grids/config.js';
 import { ReportsConfig, defaultReportsConfig } from '../reports/config.js';
@@ -126,6 +127,7 @@ export const DeviceConfig = z
     location: Location.optional(),
     gridId: GridId.optional().describe('Explicit unit grid (override); default: looked up from location in the grid map, else gateway.gridId'),
     address: z.string().max(200).optional().describe('Street address, carried by case reports'),
+    site: z.string().optional().describe('Site that binds this device to camera zones of the same site (e.g. a dust monitor to a construction-site zone); default gateway.site'),
     assetId: z.string().regex(/^\d{16}$/, 'a component ID has 16 digits').optional(),
     componentCode: ComponentCode.optional().describe("Overrides the profile's component class (e.g. 0103 for a rain-water cover)"),
     params: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])).default({}).describe("Overrides the profile's params"),
@@ -185,6 +187,7 @@ export const GatewayConfig = z
     devices: z.array(DeviceConfig).default([]),
     grids: GridsConfig.optional().describe('Unit-grid map: devices and camera zones get their grid ID from their location'),
     reports: ReportsConfig.default(defaultReportsConfig).describe('Case reports for the city case system'),
+    vision: VisionConfig.optional().describe('On-device detection (stalls, parking, dust) for the cameras of this gateway'),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -14,6 +14,7 @@ import type { RawUplink } from '../ingest/types.js';
 import { EmbeddedBroker } from '../southbound/broker/embedded-broker.js';
 import { LnsConnection } from '../southbound/lns/lns-connection.js';
 import { openDatabase, type Db } from '../store/db.js';
+import { VisionService } from '../vision/service.js';
 import { statusBody } from '../uplink/messages.js';
 import { MqttUplink, redactUrl } from '../uplink/mqtt-uplink.js';
 import { SqliteOutbox } from '../uplink/outbox.js';
@@ -56,6 +57,8 @@ export class Gateway {
   readonly lns: LnsConnection[] = [];
   readonly reports?: ReportManager;
   private readonly reportStore?: ReportStore;
+  /** Detection for cameras (stalls, parking, dust); the camera stage takes its FrameConsumers from here. */
+  readonly vision?: VisionService;
   ports: { port?: number; tlsPort?: number; api?: number } = {};
   private api?: FastifyInstance;
   readonly startedAt = Date.now();
@@ -151,6 +154,17 @@ export class Gateway {
         log,
       });
     }
+    if (config.vision?.enabled) {
+      this.vision = new VisionService({
+        config: config.vision,
+        profiles: opts.loaded.cameraProfiles ?? new Map(),
+        publish: (body, at) => this.pipeline.publishVisionEvent(body, at),
+        log,
+        timezone: config.gateway.timezone,
+        ...(config.gateway.site && { site: config.gateway.site }),
+      });
+      this.pipeline.addListener(this.vision.sensors);
+    }
     for (const l of config.lns) {
       this.lns.push(
         new LnsConnection(l, {
@@ -196,6 +210,8 @@ export class Gateway {
       this.ports.api = typeof a === 'object' && a ? a.port : apiCfg.port;
     }
     for (const l of this.lns) l.start();
+    // Not awaited: loading the model takes seconds, and a detector that fails must not stop the gateway.
+    void this.vision?.start();
     this.timers.push(setInterval(() => this.tick(), TICK_MS));
     const statusEvery = this.opts.loaded.config.uplink.statusIntervalS * 1000;
     this.timers.push(setInterval(() => this.publishStatus(), statusEvery));
@@ -319,6 +335,7 @@ export class Gateway {
     for (const t of this.timers) clearInterval(t);
     await this.api?.close();
     await Promise.all(this.lns.map((l) => l.stop()));
+    await this.vision?.stop();
     if (this.broker) await this.broker.close();
     this.persistAlarms(true);
     this.outbox.close();
