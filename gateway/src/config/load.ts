@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { GatewayConfig } from './schema.js';
 import { SourceError, YamlSource, type SourceProblem } from './yaml-source.js';
 import { loadProfiles, type LoadedProfile } from '../profiles/load.js';
+import { resolveCameraPaths } from '../cameras/paths.js';
 
 export interface LoadedConfig {
   file: string;
@@ -59,6 +60,7 @@ function resolvePaths(c: GatewayConfig, base: string): GatewayConfig {
     uplink: { ...c.uplink, tls: tls(c.uplink.tls) },
     api: { ...c.api, ...(c.api.tls && { tls: { cert: abs(base, c.api.tls.cert), key: abs(base, c.api.tls.key) } }) },
     lns: c.lns.map((l) => ({ ...l, tls: tls(l.tls) })),
+    ...resolveCameraPaths(c, base),
   };
 }
 
@@ -93,5 +95,6 @@ function checkFiles(c: GatewayConfig, src: YamlSource): SourceProblem[] {
   if (c.broker.tls) for (const k of ['cert', 'key', 'ca'] as const) check(['broker', 'tls', k], c.broker.tls[k]);
   for (const k of ['cert', 'key', 'ca'] as const) check(['uplink', 'tls', k], c.uplink.tls?.[k]);
   for (const k of ['cert', 'key'] as const) check(['api', 'tls', k], c.api.tls?.[k]);
+  c.cameras.forEach((cam, i) => cam.source.kind === 'file' && check(['cameras', i, 'source', 'path'], cam.source.path));
   return out;
 }

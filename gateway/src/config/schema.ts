@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_TOPIC_PREFIX, DeviceId, GatewayId, GridId, Location, ComponentCode, TopicSafeId } from '@gridgate/contract';
+import { CameraConfig, checkCameras, VideoConfig } from '../cameras/config.js';
 
 // The zod schema below is the config type, the JSON Schema (firmware-configs/gateway.schema.json) and the
 // reference docs (firmware-configs/CONFIG.md): `npm run export:config` regenerates both; a test checks they are current.
@@ -181,9 +182,12 @@ export const GatewayConfig = z
     api: ApiConfig.default(ApiConfig.parse({})),
     lns: z.array(LnsConfig).default([]),
     devices: z.array(DeviceConfig).default([]),
+    cameras: z.array(CameraConfig).default([]),
+    video: VideoConfig.default(VideoConfig.parse({})),
   })
   .strict()
   .superRefine((c, ctx) => {
+    for (const issue of checkCameras(c)) ctx.addIssue({ code: 'custom', ...issue });
     const seen = new Map<string, number>();
     const euis = new Map<string, number>();
     c.devices.forEach((d, i) => {
