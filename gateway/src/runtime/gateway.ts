@@ -8,6 +8,10 @@ import { AlarmEngine } from '../alarms/alarm-engine.js';
 import { AlarmStore } from '../alarms/store.js';
 import type { Codec } from '../codecs/codec.js';
 import { builtinCodecs } from '../codecs/index.js';
+import type { CameraInfo } from '../cameras/camera.js';
+import { cameraRoutes } from '../cameras/routes.js';
+import { CameraStage } from '../cameras/stage.js';
+import type { FrameConsumer } from '../cameras/types.js';
 import type { LoadedConfig } from '../config/load.js';
 import { Pipeline } from '../ingest/pipeline.js';
 import type { RawUplink } from '../ingest/types.js';
@@ -33,6 +37,8 @@ export interface GatewayOptions {
   routes?: ApiRoutes[];
   /** Called when the central side asks for a config reload: validates, then the host swaps the gateway. */
   onReloadRequest?: () => { ok: boolean; problems?: string };
+  /** The detection stage's consumer of a camera's gated frames (none: frames are captured and gated only). */
+  frameConsumer?: (camera: CameraInfo) => FrameConsumer;
 }
 
 const TICK_MS = 1000;
@@ -49,6 +55,7 @@ export class Gateway {
   readonly rejects: RejectCounter;
   readonly broker?: EmbeddedBroker;
   readonly lns: LnsConnection[] = [];
+  readonly cameras: CameraStage;
   ports: { port?: number; tlsPort?: number; api?: number } = {};
   private api?: FastifyInstance;
   readonly startedAt = Date.now();
@@ -96,6 +103,16 @@ export class Gateway {
       sink: this.outbox,
       rejects: this.rejects,
     });
+    this.cameras = new CameraStage({
+      gateway: config.gateway,
+      cameras: config.cameras,
+      video: config.video,
+      setAvailability: (id, state, at, reason) => this.pipeline.setAvailability(id, state, at, reason),
+      ...(opts.resolveGrid && { resolveGrid: opts.resolveGrid }),
+      ...(opts.frameConsumer && { consumerFor: opts.frameConsumer }),
+      log,
+    });
+    this.commands.register('snapshot.request', (cmd) => this.cameras.snapshotRequest(cmd.cameraId));
     this.commands.register('alarm.ack', (cmd) => {
       const t = this.engine.acknowledge(cmd.alarmId, cmd.by, Date.now());
       if (!t) throw new Error(`no active, unacknowledged alarm with id ${cmd.alarmId}`);
@@ -151,12 +168,13 @@ export class Gateway {
         }
         return !!t;
       };
-      this.api = createApiServer(apiCfg, this.opts.log, [statusRoutes({ snapshot: () => this.snapshot(), acknowledge: ack }), metricsRoutes(() => this.snapshot()), ...(this.opts.routes ?? [])]);
+      this.api = createApiServer(apiCfg, this.opts.log, [statusRoutes({ snapshot: () => this.snapshot(), acknowledge: ack }), metricsRoutes(() => this.snapshot()), cameraRoutes(() => this.cameras), ...(this.opts.routes ?? [])]);
       await this.api.listen({ port: apiCfg.port, host: apiCfg.host });
       const a = this.api.server.address();
       this.ports.api = typeof a === 'object' && a ? a.port : apiCfg.port;
     }
     for (const l of this.lns) l.start();
+    await this.cameras.start();
     this.timers.push(setInterval(() => this.tick(), TICK_MS));
     const statusEvery = this.opts.loaded.config.uplink.statusIntervalS * 1000;
     this.timers.push(setInterval(() => this.publishStatus(), statusEvery));
@@ -198,6 +216,8 @@ export class Gateway {
       backlog: o.backlog,
       published: o.acked,
       devices: this.devices.byId.size,
+      cameras: this.cameras.infos.size,
+      camerasOnline: [...this.cameras.cameras.values()].filter((c) => c.isOnline).length,
       ...Object.fromEntries(Object.entries(this.rejects.byReason()).map(([r, n]) => [`rejected.${r}`, n ?? 0])),
     };
   }
@@ -244,6 +264,7 @@ export class Gateway {
         flapping: state.flapping,
       })),
       sources: this.lns.map((l) => ({ id: l.id, kind: 'lns', connected: l.connected })),
+      cameras: this.cameras.snapshot(),
     };
   }
 
@@ -278,6 +299,7 @@ export class Gateway {
     for (const t of this.timers) clearInterval(t);
     await this.api?.close();
     await Promise.all(this.lns.map((l) => l.stop()));
+    await this.cameras.stop();
     if (this.broker) await this.broker.close();
     this.persistAlarms(true);
     this.outbox.close();
