@@ -73,6 +73,9 @@ export class FrameCapture {
   private loopDone?: Promise<void>;
   private wake?: () => void;
   private waitTimer?: NodeJS.Timeout;
+  /** Start of the current outage and the last problem logged at warn (both cleared by a frame). */
+  private downSince?: number;
+  private lastLogged?: CaptureProblemKind;
   private readonly out: OutputShape;
   private readonly stallMs: number;
   private readonly connectMs: number;
@@ -185,6 +188,8 @@ export class FrameCapture {
             lastFrameAt = now;
             this.counters.frames++;
             if (this.status.state !== 'streaming') {
+              this.downSince = undefined;
+              this.lastLogged = undefined;
               const { problem: _drop, nextAttemptAt: _n, ...rest } = this.status;
               this.setStatus({ ...rest, state: 'streaming', since: now });
             }
@@ -272,11 +277,12 @@ export class FrameCapture {
   private fail(p: CaptureProblem): void {
     if (this.stopping) return;
     this.counters.failures++;
-    const prev = this.status;
-    const { pid: _pid, ...rest } = prev;
-    this.setStatus({ ...rest, state: 'retrying', since: prev.state === 'retrying' ? prev.since : p.at, problem: p });
+    const { pid: _pid, ...rest } = this.status;
+    this.downSince ??= p.at;
+    this.setStatus({ ...rest, state: 'retrying', since: this.downSince, problem: p });
     // One line per change of what is wrong; repeats of the same failure only at debug.
-    const same = prev.state === 'retrying' && prev.problem?.kind === p.kind;
+    const same = this.lastLogged === p.kind;
+    this.lastLogged = p.kind;
     const entry = { camera: this.deps.cameraId, problem: p.kind, why: p.message, ...(p.detail && { detail: p.detail }) };
     if (same) this.deps.log.debug(entry, 'camera: still failing');
     else this.deps.log.warn(entry, 'camera: not streaming');
