@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { gatewayVersion } from './paths.js';
+import { registerCameras } from './cameras.js';
 import { registerConfig } from './config-cmd.js';
 import { registerDecode } from './decode.js';
 import { registerDemo } from './demo.js';
 import { registerRun } from './run.js';
 import { registerSimulate } from './simulate.js';
+import { registerVirtualCamera } from './virtual-camera.js';
 
 const program = new Command('gridgate')
   .description('GridGate: edge gateway for street-level city infrastructure')
@@ -17,6 +19,8 @@ registerConfig(program);
 registerDecode(program);
 registerSimulate(program);
 registerDemo(program);
+registerCameras(program);
+registerVirtualCamera(program);
 
 program.parseAsync(process.argv).catch((e: Error) => {
   process.stderr.write(`gridgate: ${e.message}\n`);

@@ -206,7 +206,7 @@ export class VirtualOnvifDevice {
       case 'GetDeviceInformation':
         return (
           `<tds:GetDeviceInformationResponse><tds:Manufacturer>${escapeXml(id.manufacturer ?? 'GridGate')}</tds:Manufacturer><tds:Model>${escapeXml(id.model ?? 'VC-1')}</tds:Model>` +
-          `<tds:FirmwareVersion>${escapeXml(id.firmware ?? '1.0')}</tds:FirmwareVersion><tds:SerialNumber>${escapeXml(id.serial ?? 'VC0001')}</tds:SerialNumber><tds:HardwareId>virtual</tds:HardwareId></tds:GetDeviceInformationResponse>`
+          `<tds:FirmwareVersion>${escapeXml(id.firmware ?? '1.0.3')}</tds:FirmwareVersion><tds:SerialNumber>${escapeXml(id.serial ?? 'VC0001')}</tds:SerialNumber><tds:HardwareId>virtual</tds:HardwareId></tds:GetDeviceInformationResponse>`
         );
       case 'GetScopes':
         return `<tds:GetScopesResponse><tds:Scopes><tt:ScopeDef>Fixed</tt:ScopeDef><tt:ScopeItem>onvif://www.onvif.org/Profile/Streaming</tt:ScopeItem></tds:Scopes></tds:GetScopesResponse>`;
