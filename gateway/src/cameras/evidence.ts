@@ -165,7 +165,10 @@ async function blurRegions(rgb: Buffer, width: number, height: number, regions: 
       return { input, raw: { width: r.width, height: r.height, channels: 3 as const }, left: r.left, top: r.top };
     }),
   );
-  return sharp(rgb, { raw: { width, height, channels: 3 } }).composite(layers).raw().toBuffer();
+  // Compositing adds an alpha channel: drop it, the caller reads the result as packed RGB.
+  const { data, info } = await sharp(rgb, { raw: { width, height, channels: 3 } }).composite(layers).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3 || info.width !== width || info.height !== height) throw new Error(`blurring produced ${info.width}×${info.height}×${info.channels}, expected ${width}×${height}×3`);
+  return data;
 }
 
 function safeName(id: string): string {
