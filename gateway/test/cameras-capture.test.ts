@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -170,6 +171,19 @@ describe('camera capture against a real RTSP server', () => {
     const r = await runCamera({ source: { kind: 'file', path: video }, fps: 2, input: { width: 64, height: 48 } });
     await waitFor('frames from the file', () => r.frames.length >= 3, 20_000);
     assert.deepEqual(cam(r).status.stream, { codec: 'msmpeg4v3', width: 768, height: 576, fps: 10 });
+    await stopAll();
+  });
+
+  test('a video file with loop: false plays once: offline "the video ended", no restart', async () => {
+    const clip = join(mkdtempSync(join(tmpdir(), 'gg-clip-')), 'clip.avi');
+    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-i', video, '-t', '2', '-c', 'copy', clip]);
+    const r = await runCamera({ source: { kind: 'file', path: clip, loop: false }, fps: 2, input: { width: 64, height: 48 } });
+    await waitFor('the end of the clip', () => cam(r).status.state === 'stopped', 20_000);
+    assert.deepEqual(r.availability.map((a) => a.state), ['online', 'offline']);
+    assert.equal(r.availability[1]!.reason, `ended: the video ended: ${clip}`);
+    assert.ok(r.frames.length >= 2 && r.frames.length <= 6, `${r.frames.length} frames from 2 s at 2 fps`);
+    assert.equal(cam(r).snapshot().counters.sessions, 1);
+    assert.deepEqual(ffmpegChildren(), []);
     await stopAll();
   });
 

@@ -9,6 +9,8 @@ export interface CaptureInput {
   display: string;
   /** Checked with a TCP connect before ffmpeg is started: a camera that is not there costs no process. */
   probe?: { host: string; port: number };
+  /** A file played once: when it ends, the capture ends (no retry). */
+  once?: boolean;
 }
 
 export interface OutputShape {
@@ -69,7 +71,7 @@ export function urlInput(url: string, username: string | undefined, password: st
 
 /** ffmpeg input options for a video file played in real time (demos, tests). */
 export function fileInput(path: string, loop: boolean): CaptureInput {
-  return { args: ['-re', ...(loop ? ['-stream_loop', '-1'] : []), '-i', path], display: path };
+  return { args: ['-re', ...(loop ? ['-stream_loop', '-1'] : []), '-i', path], display: path, ...(!loop && { once: true }) };
 }
 
 /** Input options for a configured source that needs no lookup first (everything but ONVIF). */

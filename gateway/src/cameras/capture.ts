@@ -139,6 +139,10 @@ export class FrameCapture {
       if (this.stopping) break;
       if (r.frames > 0) attempt = 0;
       this.fail(r.problem);
+      if (input.once && r.problem.kind === 'ended') {
+        this.setStatus({ ...this.status, state: 'stopped' });
+        break;
+      }
       await this.pause(backoffDelay(attempt++, minMs, maxMs, this.deps.random));
     }
   }
