@@ -91,6 +91,9 @@ cameras:
     assert.deepEqual(cams.map((c) => [c.id, c.state, c.gridId]), [['cam-gate', 'streaming', '31011500301201']]);
     assert.deepEqual(cams[0]!.stream, { codec: 'h264', width: 640, height: 480, fps: 10 });
     assert.ok(!gw.stderrText.includes(pw.cam), 'the camera password is in no log line');
+    const metrics = await (await api('/metrics')).text();
+    assert.match(metrics, /^gridgate_camera_online\{camera="cam-gate"\} 1$/m);
+    assert.match(metrics, /^gridgate_camera_frames_total\{camera="cam-gate",kind="captured"\} [1-9]\d*$/m);
   });
 
   test('snapshot.request: evidence with hashes, fetchable from the API, privacy mask blanked', async () => {
