@@ -2,10 +2,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
+import sharp from 'sharp';
 import { CameraConfig, VideoConfig } from '../src/cameras/config.js';
 import { CameraStage } from '../src/cameras/stage.js';
 import type { Frame } from '../src/cameras/types.js';
@@ -196,6 +199,54 @@ describe('camera capture against a real RTSP server', () => {
     assert.match(r.availability[0]!.reason!, /^ffmpeg-missing: /);
     assert.equal(r.stage.snapshot()[0]!.problem?.kind, 'ffmpeg-missing');
     assert.deepEqual(ffmpegChildren(), []);
+    await stopAll();
+  });
+});
+
+describe('HTTP camera (MJPEG, basic auth)', () => {
+  let http: Server;
+  let url: string;
+  before(async () => {
+    // An MJPEG camera: multipart JPEGs at 5 fps, no timestamps in the stream.
+    const jpegs = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 25 * i, g: 120, b: 60 } } }).jpeg().toBuffer()),
+    );
+    http = createServer((req, res) => {
+      if (req.headers.authorization !== `Basic ${Buffer.from('op:mjpeg-pw').toString('base64')}`) {
+        res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="cam"' }).end();
+        return;
+      }
+      res.writeHead(200, { 'Content-Type': 'multipart/x-mixed-replace; boundary=frame' });
+      let i = 0;
+      const t = setInterval(() => {
+        const j = jpegs[i++ % jpegs.length]!;
+        res.write(`--frame\r\nContent-Type: image/jpeg\r\nContent-Length: ${j.length}\r\n\r\n`);
+        res.write(j);
+        res.write('\r\n');
+      }, 200);
+      req.on('close', () => clearInterval(t));
+    });
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
+    url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/video.mjpg`;
+  });
+  after(async () => {
+    await stopAll();
+    http.closeAllConnections();
+    await new Promise((r) => http.close(r));
+    assert.deepEqual(ffmpegChildren(), []);
+  });
+
+  test('frames by wall-clock time from a stream without timestamps; a wrong password is auth-failed', async () => {
+    const r = await runCamera({ source: { kind: 'http', url, username: 'op', password: 'mjpeg-pw' }, input: { width: 64, height: 48 } });
+    const t0 = Date.now();
+    await waitFor('3 frames', () => r.frames.length >= 3, 20_000);
+    const elapsedS = (Date.now() - t0) / 1000;
+    assert.ok(r.frames.length <= elapsedS + 3, `${r.frames.length} frames in ${elapsedS.toFixed(1)} s at 1 fps from a 5 fps stream`);
+    assert.deepEqual(cam(r).status.stream, { codec: 'mjpeg', width: 320, height: 240 });
+    await stopAll();
+    const bad = await runCamera({ source: { kind: 'http', url, username: 'op', password: 'nope' } });
+    await waitFor('offline', () => bad.availability.length > 0, 20_000);
+    assert.match(bad.availability[0]!.reason!, /^auth-failed: 127\.0\.0\.1:\d+ refused the user name or password/);
     await stopAll();
   });
 });

@@ -66,7 +66,8 @@ export function urlInput(url: string, username: string | undefined, password: st
     // video only: the camera does not even send its audio.
     return { args: ['-rtsp_transport', 'tcp', '-allowed_media_types', 'video', ff.rtspTimeoutOption, String(IO_TIMEOUT_US), ...common, '-i', full], display, ...(probe && { probe }) };
   }
-  return { args: ['-rw_timeout', String(IO_TIMEOUT_US), ...common, '-i', full], display, ...(probe && { probe }) };
+  // MJPEG over HTTP carries no timestamps: stamp frames on arrival, so frames are taken by wall time.
+  return { args: ['-rw_timeout', String(IO_TIMEOUT_US), '-use_wallclock_as_timestamps', '1', ...common, '-i', full], display, ...(probe && { probe }) };
 }
 
 /** ffmpeg input options for a video file played in real time (demos, tests). */

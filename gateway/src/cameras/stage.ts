@@ -16,8 +16,8 @@ export interface CameraStageDeps {
   setAvailability(id: string, state: 'online' | 'offline', at: number, reason?: string): void;
   /** Grid lookup by position (the gateway's grid map); zones and cameras without a gridId use it. */
   resolveGrid?: (loc: Location) => string | undefined;
-  /** The detection stage's consumer for a camera; without one, gated frames go nowhere. */
-  consumerFor?: (camera: CameraInfo) => FrameConsumer;
+  /** The detection stage's consumer for a camera (with the evidence store to save findings); without one, gated frames go nowhere. */
+  consumerFor?: (camera: CameraInfo, ctx: { evidence: EvidenceStore }) => FrameConsumer;
   log: Logger;
   resolveFfmpeg?: () => Promise<FfmpegInfo>;
 }
@@ -84,7 +84,7 @@ export class CameraStage {
         info,
         ffmpeg,
         resolveInput: () => inputFor(info.config, ffmpeg),
-        consumer: this.deps.consumerFor?.(info) ?? NO_DETECTOR,
+        consumer: this.deps.consumerFor?.(info, { evidence: this.evidence }) ?? NO_DETECTOR,
         setAvailability: this.deps.setAvailability,
         log: this.deps.log,
       });

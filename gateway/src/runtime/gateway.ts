@@ -10,6 +10,7 @@ import type { Codec } from '../codecs/codec.js';
 import { builtinCodecs } from '../codecs/index.js';
 import type { CameraInfo } from '../cameras/camera.js';
 import { cameraRoutes } from '../cameras/routes.js';
+import type { EvidenceStore } from '../cameras/evidence.js';
 import { CameraStage } from '../cameras/stage.js';
 import type { FrameConsumer } from '../cameras/types.js';
 import type { LoadedConfig } from '../config/load.js';
@@ -38,7 +39,7 @@ export interface GatewayOptions {
   /** Called when the central side asks for a config reload: validates, then the host swaps the gateway. */
   onReloadRequest?: () => { ok: boolean; problems?: string };
   /** The detection stage's consumer of a camera's gated frames (none: frames are captured and gated only). */
-  frameConsumer?: (camera: CameraInfo) => FrameConsumer;
+  frameConsumer?: (camera: CameraInfo, ctx: { evidence: EvidenceStore }) => FrameConsumer;
 }
 
 const TICK_MS = 1000;
