@@ -55,7 +55,7 @@ export function registerCameras(program: Command): void {
       if (o.passwordEnv && !password) throw new Error(`environment variable ${o.passwordEnv} (--password-env) is not set`);
       const timeoutMs = Math.max(0.5, Number(o.timeout)) * 1000;
       const matches = await probe({ timeoutMs, address: o.address, port: Number(o.port), ...(o.interface && { interface: o.interface }) });
-      const configured = o.writeConfig ? configuredOnvifUrls(readFileSync(o.writeConfig, 'utf8')) : new Set<string>();
+      const configured = o.writeConfig ? configuredOnvifUrls(readConfig(o.writeConfig)) : new Set<string>();
       const found = await Promise.all(matches.map((m, i) => describe(m, i + 1, { username: o.username, password }, configured)));
       if (o.json) process.stdout.write(`${JSON.stringify(found, null, 2)}\n`);
       else process.stdout.write(formatList(found, o.address));
@@ -79,6 +79,14 @@ async function describe(m: ProbeMatch, n: number, creds: { username?: string | u
     const p = onvifProblem(e as Error, xaddr);
     const hint = p.kind === 'auth-failed' && !creds.username ? ' (give --username and --password-env)' : '';
     return { ...base, error: `${p.message}${hint}` };
+  }
+}
+
+function readConfig(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read the gateway config ${file} (--write-config): ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
 }
 
@@ -140,7 +148,7 @@ async function choose(found: DiscoveredCamera[], o: DiscoverOptions): Promise<Di
 
 /** Adds the cameras, validates the result as the gateway would, and only then replaces the file. */
 function writeCameras(file: string, chosen: DiscoveredCamera[], o: DiscoverOptions): void {
-  const text = readFileSync(file, 'utf8');
+  const text = readConfig(file);
   const taken = existingIds(text);
   const entries: DiscoveredCameraEntry[] = chosen.map((c) => {
     const d = c.device!;
