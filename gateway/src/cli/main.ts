@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { gatewayVersion } from './paths.js';
+import { registerCameras } from './cameras.js';
 import { registerConfig } from './config-cmd.js';
 import { registerDecode } from './decode.js';
 import { registerDemo } from './demo.js';
@@ -8,6 +9,7 @@ import { registerGrids } from './grids.js';
 import { registerDetect } from './detect.js';
 import { registerRun } from './run.js';
 import { registerSimulate } from './simulate.js';
+import { registerVirtualCamera } from './virtual-camera.js';
 
 const program = new Command('gridgate')
   .description('GridGate: edge gateway for street-level city infrastructure')
@@ -21,6 +23,8 @@ registerGrids(program);
 registerSimulate(program);
 registerDemo(program);
 registerDetect(program);
+registerCameras(program);
+registerVirtualCamera(program);
 
 program.parseAsync(process.argv).catch((e: Error) => {
   process.stderr.write(`gridgate: ${e.message}\n`);

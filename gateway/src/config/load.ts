@@ -8,6 +8,7 @@ import { gridCodeProblem } from '../grids/grid-code.js';
 import { loadCodeTables, type CodeTable } from '../reports/codes.js';
 import { loadCameraProfiles } from '../vision/rules/load.js';
 import type { CameraProfile } from '../vision/rules/profile.js';
+import { resolveCameraPaths } from '../cameras/paths.js';
 
 export interface LoadedConfig {
   file: string;
@@ -122,6 +123,7 @@ function resolvePaths(c: GatewayConfig, base: string): GatewayConfig {
         detector: { ...c.vision.detector, ...(c.vision.detector.model && { model: { ...c.vision.detector.model, path: abs(base, c.vision.detector.model.path) } }) },
       },
     }),
+    ...resolveCameraPaths(c, base),
   };
 }
 
@@ -159,5 +161,6 @@ function checkFiles(c: GatewayConfig, src: YamlSource): SourceProblem[] {
   check(['grids', 'file'], c.grids?.file);
   c.reports.codeTables.forEach((f, i) => check(['reports', 'codeTables', i], f));
   check(['vision', 'detector', 'model', 'path'], c.vision?.detector.model?.path);
+  c.cameras.forEach((cam, i) => cam.source.kind === 'file' && check(['cameras', i, 'source', 'path'], cam.source.path));
   return out;
 }

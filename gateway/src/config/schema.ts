@@ -3,6 +3,7 @@ import { VisionConfig } from '../vision/config.js';
 import { DEFAULT_TOPIC_PREFIX, DeviceId, GatewayId, GridId, Location, ComponentCode, TopicSafeId } from '@gridgate/contract';
 import { GridsConfig } from '../grids/config.js';
 import { ReportsConfig, defaultReportsConfig } from '../reports/config.js';
+import { CameraConfig, checkCameras, VideoConfig } from '../cameras/config.js';
 
 // The zod schema below is the config type, the JSON Schema (firmware-configs/gateway.schema.json) and the
 // reference docs (firmware-configs/CONFIG.md): `npm run export:config` regenerates both; a test checks they are current.
@@ -188,9 +189,12 @@ export const GatewayConfig = z
     grids: GridsConfig.optional().describe('Unit-grid map: devices and camera zones get their grid ID from their location'),
     reports: ReportsConfig.default(defaultReportsConfig).describe('Case reports for the city case system'),
     vision: VisionConfig.optional().describe('On-device detection (stalls, parking, dust) for the cameras of this gateway'),
+    cameras: z.array(CameraConfig).default([]),
+    video: VideoConfig.default(VideoConfig.parse({})),
   })
   .strict()
   .superRefine((c, ctx) => {
+    for (const issue of checkCameras(c)) ctx.addIssue({ code: 'custom', ...issue });
     const seen = new Map<string, number>();
     const euis = new Map<string, number>();
     c.devices.forEach((d, i) => {

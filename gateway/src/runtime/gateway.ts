@@ -8,6 +8,11 @@ import { AlarmEngine } from '../alarms/alarm-engine.js';
 import { AlarmStore } from '../alarms/store.js';
 import type { Codec } from '../codecs/codec.js';
 import { builtinCodecs } from '../codecs/index.js';
+import type { CameraInfo } from '../cameras/camera.js';
+import { cameraRoutes } from '../cameras/routes.js';
+import type { EvidenceStore } from '../cameras/evidence.js';
+import { CameraStage } from '../cameras/stage.js';
+import type { FrameConsumer } from '../cameras/types.js';
 import type { LoadedConfig } from '../config/load.js';
 import { Pipeline } from '../ingest/pipeline.js';
 import type { RawUplink } from '../ingest/types.js';
@@ -39,6 +44,8 @@ export interface GatewayOptions {
   routes?: ApiRoutes[];
   /** Called when the central side asks for a config reload: validates, then the host swaps the gateway. */
   onReloadRequest?: () => { ok: boolean; problems?: string };
+  /** The detection stage's consumer of a camera's gated frames (none: frames are captured and gated only). */
+  frameConsumer?: (camera: CameraInfo, ctx: { evidence: EvidenceStore }) => FrameConsumer;
 }
 
 const TICK_MS = 1000;
@@ -59,6 +66,7 @@ export class Gateway {
   private readonly reportStore?: ReportStore;
   /** Detection for cameras (stalls, parking, dust); the camera stage takes its FrameConsumers from here. */
   readonly vision?: VisionService;
+  readonly cameras: CameraStage;
   ports: { port?: number; tlsPort?: number; api?: number } = {};
   private api?: FastifyInstance;
   readonly startedAt = Date.now();
@@ -80,7 +88,8 @@ export class Gateway {
     const { config } = opts.loaded;
     const log = opts.log;
     const grids = opts.loaded.grids?.map;
-    this.devices = buildDevices(config, opts.loaded.profiles, opts.resolveGrid ?? (grids && ((loc) => grids.lookup(loc)?.code)));
+    const resolveGrid: GridResolver | undefined = opts.resolveGrid ?? (grids && ((loc) => grids.lookup(loc)?.code));
+    this.devices = buildDevices(config, opts.loaded.profiles, resolveGrid);
     this.db = openDatabase(config.gateway.dataDir);
     this.rejects = new RejectCounter(log);
     this.alarmStore = new AlarmStore(this.db);
@@ -128,6 +137,36 @@ export class Gateway {
       const reports = this.reports;
       this.commands.register('case.status', (cmd) => reports.caseStatus(cmd));
     }
+    if (config.vision?.enabled) {
+      this.vision = new VisionService({
+        config: config.vision,
+        profiles: opts.loaded.cameraProfiles ?? new Map(),
+        publish: (body, at) => this.pipeline.publishVisionEvent(body, at),
+        log,
+        timezone: config.gateway.timezone,
+        ...(config.gateway.site && { site: config.gateway.site }),
+      });
+      this.pipeline.addListener(this.vision.sensors);
+    }
+    const vision = this.vision;
+    this.cameras = new CameraStage({
+      gateway: config.gateway,
+      cameras: config.cameras,
+      video: config.video,
+      setAvailability: (id, state, at, reason) => this.pipeline.setAvailability(id, state, at, reason),
+      ...(resolveGrid && { resolveGrid }),
+      // Detection takes the gated frames of every camera and saves its evidence in the camera stage's store.
+      ...((opts.frameConsumer || vision) && {
+        consumerFor:
+          opts.frameConsumer ??
+          ((info, { evidence }) => {
+            vision!.evidence ??= evidence;
+            return vision!.forCamera({ id: info.id, gridId: info.gridId, location: info.location, zones: info.zones });
+          }),
+      }),
+      log,
+    });
+    this.commands.register('snapshot.request', (cmd) => this.cameras.snapshotRequest(cmd.cameraId));
     this.commands.register('alarm.ack', (cmd) => {
       const t = this.engine.acknowledge(cmd.alarmId, cmd.by, Date.now());
       if (!t) throw new Error(`no active, unacknowledged alarm with id ${cmd.alarmId}`);
@@ -153,17 +192,6 @@ export class Gateway {
         reject: (id, reason, detail) => this.rejects.reject(id, reason, detail),
         log,
       });
-    }
-    if (config.vision?.enabled) {
-      this.vision = new VisionService({
-        config: config.vision,
-        profiles: opts.loaded.cameraProfiles ?? new Map(),
-        publish: (body, at) => this.pipeline.publishVisionEvent(body, at),
-        log,
-        timezone: config.gateway.timezone,
-        ...(config.gateway.site && { site: config.gateway.site }),
-      });
-      this.pipeline.addListener(this.vision.sensors);
     }
     for (const l of config.lns) {
       this.lns.push(
@@ -204,12 +232,13 @@ export class Gateway {
       };
       const c = this.opts.loaded.config;
       const reportApi = this.reports && this.reportStore ? [reportsRoutes({ manager: this.reports, dataDir: c.gateway.dataDir, timezone: c.gateway.timezone, recent: (n) => this.reportStore!.recent(n) })] : [];
-      this.api = createApiServer(apiCfg, this.opts.log, [statusRoutes({ snapshot: () => this.snapshot(), acknowledge: ack }), metricsRoutes(() => this.snapshot()), ...reportApi, ...(this.opts.routes ?? [])]);
+      this.api = createApiServer(apiCfg, this.opts.log, [statusRoutes({ snapshot: () => this.snapshot(), acknowledge: ack }), metricsRoutes(() => this.snapshot()), ...reportApi, cameraRoutes(() => this.cameras), ...(this.opts.routes ?? [])]);
       await this.api.listen({ port: apiCfg.port, host: apiCfg.host });
       const a = this.api.server.address();
       this.ports.api = typeof a === 'object' && a ? a.port : apiCfg.port;
     }
     for (const l of this.lns) l.start();
+    await this.cameras.start();
     // Not awaited: loading the model takes seconds, and a detector that fails must not stop the gateway.
     void this.vision?.start();
     this.timers.push(setInterval(() => this.tick(), TICK_MS));
@@ -255,6 +284,8 @@ export class Gateway {
       published: o.acked,
       devices: this.devices.byId.size,
       ...(this.reports && { reportsOpen: this.reports.openReports().length, reportsPublished: this.reports.counters.published, reportsRefused: this.reports.counters.rejected }),
+      cameras: this.cameras.infos.size,
+      camerasOnline: [...this.cameras.cameras.values()].filter((c) => c.isOnline).length,
       ...Object.fromEntries(Object.entries(this.rejects.byReason()).map(([r, n]) => [`rejected.${r}`, n ?? 0])),
     };
   }
@@ -301,6 +332,7 @@ export class Gateway {
         flapping: state.flapping,
       })),
       sources: this.lns.map((l) => ({ id: l.id, kind: 'lns', connected: l.connected })),
+      cameras: this.cameras.snapshot(),
     };
   }
 
@@ -336,6 +368,7 @@ export class Gateway {
     await this.api?.close();
     await Promise.all(this.lns.map((l) => l.stop()));
     await this.vision?.stop();
+    await this.cameras.stop();
     if (this.broker) await this.broker.close();
     this.persistAlarms(true);
     this.outbox.close();

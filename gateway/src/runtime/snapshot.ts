@@ -1,6 +1,7 @@
 import type { RejectReason } from '../ingest/types.js';
 import type { CanonicalMetric } from '../ingest/types.js';
 import type { OutboxStats } from '../uplink/outbox.js';
+import type { CameraSnapshot } from '../cameras/camera.js';
 
 /** What the gateway looks like right now: for the status API, `gridgate status`, metrics and the console. */
 export interface GatewaySnapshot {
@@ -15,6 +16,7 @@ export interface GatewaySnapshot {
   devices: DeviceSnapshot[];
   alarms: ActiveAlarmSnapshot[];
   sources: Array<{ id: string; kind: string; connected: boolean }>;
+  cameras?: CameraSnapshot[];
 }
 
 export interface DeviceSnapshot {
