@@ -24,7 +24,7 @@ export function reportMessage(o: { gatewayId: string; seq: number; reportId: str
     severity: 'critical',
     measurements: [{ metric: 'tilt', value: 26, unit: 'deg', limit: 12 }],
     description: { zh: `井盖倾斜 ${o.reportId} ${o.status}`, en: `Cover tilted ${o.reportId} ${o.status}` },
-    evidence: [{ kind: 'readings', ref: `evidence/${o.reportId}/1.json`, sha256: 'b'.repeat(64), takenAt: iso(first) }],
+    evidence: [{ kind: 'readings', ref: `readings/${o.reportId}/1.json`, sha256: 'b'.repeat(64), takenAt: iso(first) }],
     firstSeen: iso(first),
     lastSeen: iso(at),
     occurrences: 1,

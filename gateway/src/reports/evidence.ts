@@ -11,17 +11,17 @@ export interface Sample {
 
 /**
  * Writes "readings" evidence: the samples the gateway judged by, as a JSON file under
- * `{dataDir}/evidence/{reportId}/`, with its SHA-256. The reference is relative to the data dir
- * (the gateway API serves it at /api/v1/evidence/...).
+ * `{dataDir}/readings/{reportId}/`, with its SHA-256. The reference is relative to the data dir
+ * (the gateway API serves it at /api/v1/readings/...; camera JPEGs live apart, under their own retention).
  */
 export class EvidenceWriter {
   constructor(private readonly dataDir: string) {}
 
   write(reportId: string, label: string, at: number, content: Record<string, unknown>): Evidence {
     const stamp = new Date(at).toISOString().replace(/[-:]/g, '').replace('.', '');
-    const rel = posix.join('evidence', safe(reportId), `${stamp}-${safe(label)}.json`);
+    const rel = posix.join('readings', safe(reportId), `${stamp}-${safe(label)}.json`);
     const bytes = Buffer.from(JSON.stringify(content, null, 1) + '\n');
-    const dir = join(this.dataDir, 'evidence', safe(reportId));
+    const dir = join(this.dataDir, 'readings', safe(reportId));
     mkdirSync(dir, { recursive: true, mode: 0o750 });
     const fd = openSync(join(this.dataDir, rel), 'w', 0o640);
     try {

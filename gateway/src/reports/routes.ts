@@ -23,7 +23,7 @@ function summary(s: ReportState) {
   };
 }
 
-/** GET /api/v1/reports (open, recent, refused), /api/v1/reports/:id, and the evidence files under /api/v1/evidence/. */
+/** GET /api/v1/reports (open, recent, refused), /api/v1/reports/:id, and the sensor-readings evidence files under /api/v1/readings/. */
 export function reportsRoutes(deps: { manager: ReportManager; dataDir: string; timezone: string; recent(limit: number): ReportState[] }) {
   return (app: FastifyInstance) => {
     app.get('/api/v1/reports', async () => ({
@@ -37,8 +37,8 @@ export function reportsRoutes(deps: { manager: ReportManager; dataDir: string; t
       if (!s) return reply.code(404).send({ error: `no case report ${req.params.id}` });
       return { ...summary(s), report: reportBody(s, s.status, deps.timezone) };
     });
-    app.get<{ Params: { '*': string } }>('/api/v1/evidence/*', async (req, reply) => {
-      const root = join(deps.dataDir, 'evidence');
+    app.get<{ Params: { '*': string } }>('/api/v1/readings/*', async (req, reply) => {
+      const root = join(deps.dataDir, 'readings');
       const path = normalize(join(root, req.params['*']));
       if (!path.startsWith(root + sep) || !existsSync(path)) return reply.code(404).send({ error: 'no such evidence file' });
       return reply.type('application/json').send(createReadStream(path));
