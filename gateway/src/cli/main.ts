@@ -3,12 +3,18 @@ import { Command } from 'commander';
 import { gatewayVersion } from './paths.js';
 import { registerCameras } from './cameras.js';
 import { registerConfig } from './config-cmd.js';
+import { registerConsole } from './console.js';
 import { registerDecode } from './decode.js';
+import { registerDevices } from './devices.js';
+import { registerDoctor } from './doctor.js';
 import { registerDemo } from './demo.js';
 import { registerGrids } from './grids.js';
+import { registerInit } from './init.js';
+import { registerProvision } from './provision.js';
 import { registerDetect } from './detect.js';
 import { registerRun } from './run.js';
 import { registerSimulate } from './simulate.js';
+import { registerStatus } from './status.js';
 import { registerVirtualCamera } from './virtual-camera.js';
 
 const program = new Command('gridgate')
@@ -25,6 +31,12 @@ registerDemo(program);
 registerDetect(program);
 registerCameras(program);
 registerVirtualCamera(program);
+registerConsole(program);
+registerInit(program);
+registerDevices(program);
+registerProvision(program);
+registerDoctor(program);
+registerStatus(program);
 
 program.parseAsync(process.argv).catch((e: Error) => {
   process.stderr.write(`gridgate: ${e.message}\n`);
