@@ -82,8 +82,6 @@ export class ZoneEditor {
       h('h2', {}, t('zone.title', { id: cameraId })),
       h('div', { class: 'toolbar' }, h('button', { type: 'button', id: 'snapshot-btn', onclick: () => void this.snapshot() }, t('cam.snapshot'))),
       h('div', { class: 'zone-layout' }, h('div', { class: 'stage-col' }, this.stage, h('p', { class: 'hint' }, t('zone.editHint'))), this.side),
-      this.problemsEl,
-      this.messages,
     );
     this.blank.textContent = t('cam.noSnapshot');
     this.resize.observe(this.stage);
@@ -419,6 +417,9 @@ export class ZoneEditor {
         h('button', { type: 'button', onclick: () => void this.load() }, t('zone.revert')),
       ),
       h('p', { class: 'unsaved', hidden: !this.dirty }, t('zone.unsaved')),
+      // Beside the Save button, where the eye is when saving: what is wrong, and what happened.
+      this.problemsEl,
+      this.messages,
     );
   }
 
