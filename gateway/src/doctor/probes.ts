@@ -3,6 +3,7 @@ import { X509Certificate, createPrivateKey, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import mqtt, { type IClientOptions } from 'mqtt';
+import { tcpProbe } from '../cameras/capture.js';
 import { readTlsFiles, type TlsFileConfig } from '../util/tls.js';
 import type { CertProbe, ClockProbe, DiskProbe, MqttProbe } from './checks.js';
 
@@ -73,8 +74,28 @@ export interface MqttTarget {
   clientId: string;
 }
 
-/** Connects once with the configured credentials and TLS files, then disconnects; publishes nothing. */
-export function probeMqtt(name: string, t: MqttTarget, timeoutMs: number): Promise<MqttProbe> {
+const MQTT_PORTS: Record<string, number> = { 'mqtt:': 1883, 'mqtts:': 8883, 'ws:': 80, 'wss:': 443 };
+
+/**
+ * Connects once with the configured credentials and TLS files, then disconnects; publishes nothing. A TCP
+ * connect first: the MQTT client reports a refused or unreachable address only as a closed connection.
+ */
+export async function probeMqtt(name: string, t: MqttTarget, timeoutMs: number): Promise<MqttProbe> {
+  let host = '';
+  let port = 0;
+  try {
+    const u = new URL(t.url);
+    host = u.hostname.replace(/^\[|\]$/g, '');
+    port = u.port ? Number(u.port) : (MQTT_PORTS[u.protocol] ?? 0);
+  } catch {
+    return { name, url: t.url, ok: false, code: 'BAD_URL', message: 'not a URL' };
+  }
+  const tcp = await tcpProbe(host, port, timeoutMs);
+  if (tcp) return { name, url: t.url, ok: false, code: tcp.startsWith('no answer') ? 'TIMEOUT' : tcp, message: `${tcp} at ${host}:${port}` };
+  return mqttConnect(name, t, timeoutMs);
+}
+
+function mqttConnect(name: string, t: MqttTarget, timeoutMs: number): Promise<MqttProbe> {
   const t0 = Date.now();
   return new Promise((resolve) => {
     let done = false;
