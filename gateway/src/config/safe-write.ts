@@ -55,7 +55,7 @@ export function placeholderEnv(text: string, env: NodeJS.ProcessEnv): { env: Nod
       if (typeof node.value !== 'string') return;
       for (const m of node.value.matchAll(VAR)) {
         const name = m[1]!;
-        if (m[2] !== undefined || (env[name] !== undefined && env[name] !== '') || out[name] !== undefined) continue;
+        if (m[2] !== undefined || (env[name] !== undefined && env[name] !== '') || unset.includes(name)) continue;
         const p = placeholderFor(path);
         if (p === undefined) continue;
         out[name] = p;
