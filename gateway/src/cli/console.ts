@@ -34,9 +34,9 @@ export function setPasswordHash(text: string, hash: string): string {
     throw new Error(`console.passwordHash comes from ${current.value}: put the new hash in that variable instead (gridgate console hash-password prints it)`);
   }
   if (!doc.has('console')) doc.set('console', doc.createNode({}));
-  doc.setIn(['console', 'passwordHash'], hash);
-  const node = doc.getIn(['console', 'passwordHash'], true);
-  if (isScalar(node)) node.type = 'QUOTE_DOUBLE';
+  const node = doc.createNode(hash);
+  node.type = 'QUOTE_DOUBLE';
+  doc.setIn(['console', 'passwordHash'], node);
   return doc.toString({ lineWidth: 0 });
 }
 

@@ -2,7 +2,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync } from 'no
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
-import { isMap, isScalar, parseDocument } from 'yaml';
+import { isMap, parseDocument } from 'yaml';
 import { certificateRequest, generateKey, type KeyType } from '../provision/csr.js';
 import { upsertEnvFile, writePrivate } from '../provision/env-file.js';
 import { generatePassword } from '../southbound/broker/credentials.js';
@@ -41,9 +41,9 @@ export function setUplink(text: string, o: { url?: string; username?: string; pa
   if (o.url) doc.setIn(['uplink', 'url'], o.url);
   if (o.username) doc.setIn(['uplink', 'username'], o.username);
   if (o.password) {
-    doc.setIn(['uplink', 'password'], o.password);
-    const n = doc.getIn(['uplink', 'password'], true);
-    if (isScalar(n)) n.type = 'QUOTE_DOUBLE';
+    const n = doc.createNode(o.password);
+    n.type = 'QUOTE_DOUBLE';
+    doc.setIn(['uplink', 'password'], n);
   }
   if (o.dropClientCert && isMap(doc.getIn(['uplink', 'tls'], true))) {
     doc.deleteIn(['uplink', 'tls', 'cert']);
