@@ -41,14 +41,12 @@ function value(v: unknown): string {
 
 /** Visible length (ANSI colour codes do not count). */
 function visible(s: string): number {
-  // eslint-disable-next-line no-control-regex
   return s.replace(/\x1b\[[0-9;]*m/g, '').length;
 }
 
 function cut(line: string, width: number): string {
   if (visible(line) <= width) return line;
   // Cut on the visible text; colour codes are dropped from a cut line rather than split.
-  // eslint-disable-next-line no-control-regex
   const plain = line.replace(/\x1b\[[0-9;]*m/g, '');
   return `${plain.slice(0, Math.max(0, width - 1))}…`;
 }
