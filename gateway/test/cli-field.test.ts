@@ -233,17 +233,18 @@ describe('gridgate provision and doctor against real peers', () => {
 profiles: { dirs: [${join(repoRoot, 'device-profiles')}] }
 broker: { enabled: false }
 uplink: { url: "mqtt://127.0.0.1:${upPort}", password: "\${DOC_PW}" }
+vision: { profileDirs: [${join(repoRoot, 'device-profiles', 'cameras')}], detector: { backend: wasm } }
 cameras:
   - id: cam-kerb
     source: { kind: rtsp, url: "rtsp://127.0.0.1:${camPort}/stream" }
 `,
     );
-    const r = await runCli(['doctor', '--config', file, '--timeout', '2'], { DOC_PW: 'x' });
+    const r = await runCli(['doctor', '--config', file, '--timeout', '2'], { DOC_PW: 'x' }, 120_000);
     assert.equal(r.code, 1);
     assert.match(r.stdout, /FAIL {2}central broker +mqtt:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED.*\n +fix: nothing listens there: check the host and port in uplink\.url/);
     assert.match(r.stdout, /FAIL {2}camera +cam-kerb: 127\.0\.0\.1:\d+: ECONNREFUSED\n +fix: check that camera cam-kerb is powered and on the network/);
     assert.match(r.stdout, /PASS {2}ffmpeg/);
-    assert.match(r.stdout, /SKIP {2}detector +vision is not configured/);
+    assert.match(r.stdout, /PASS {2}detector +backend wasm, model ready in \d+\.\d s \(load \d+ ms/, 'the detector model is loaded and timed');
     assert.match(r.stdout, /WARN {2}console +no admin password/);
     assert.match(r.stdout, /\d+ passed, \d+ warning\(s\), 2 failed/);
     const unset = await runCli(['doctor', '--config', file], { DOC_PW: '' });
