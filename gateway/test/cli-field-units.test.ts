@@ -73,6 +73,7 @@ describe('gridgate status view', () => {
     assert.ok(out.split('\n').every((l) => l.length <= 200));
     const narrow = renderStatus(snapshot(), { now: NOW, width: 40, color: true });
     assert.ok(narrow.split('\n').every((l) => l.replace(/\x1b\[[0-9;]*m/g, '').length <= 40), 'lines are cut to the terminal width');
+    assert.match(narrow, /hydrant-7 \x1b\[32monline \x1b\[0m 5s ago {4}pressure=…\x1b\[0m/, 'a cut line keeps its colours');
   });
 
   test('a falling backlog shows a drain bar; none while it grows or once it is empty', () => {

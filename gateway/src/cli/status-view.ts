@@ -44,11 +44,23 @@ function visible(s: string): number {
   return s.replace(/\x1b\[[0-9;]*m/g, '').length;
 }
 
+/** Cuts a line to `width` visible characters, keeping its colour codes whole (and resetting after a cut). */
 function cut(line: string, width: number): string {
   if (visible(line) <= width) return line;
-  // Cut on the visible text; colour codes are dropped from a cut line rather than split.
-  const plain = line.replace(/\x1b\[[0-9;]*m/g, '');
-  return `${plain.slice(0, Math.max(0, width - 1))}…`;
+  let out = '';
+  let n = 0;
+  for (let i = 0; i < line.length; ) {
+    const esc = /^\x1b\[[0-9;]*m/.exec(line.slice(i));
+    if (esc) {
+      out += esc[0];
+      i += esc[0].length;
+      continue;
+    }
+    if (n === width - 1) break;
+    out += line[i++];
+    n++;
+  }
+  return `${out}…${line.includes('\x1b[') ? `${ESC}0m` : ''}`;
 }
 
 /** Every numeric field of the outbox object, whatever its version adds (quotas, TTL drops, lanes). */
