@@ -217,6 +217,8 @@ describe('config edits of the field commands (pure)', () => {
     assert.throws(() => setEnvLine('', 'X', 'a\nb'), /span lines/);
     assert.deepEqual(parseEnvFile('# c\nexport A="1 2"\nB=\'x\'\n\nC=3=4\nbad line\n'), { A: '1 2', B: 'x', C: '3=4' });
     assert.match(setPasswordHash('api: {}\n', 'scrypt$1$1$1$a$b'), /console:\n {2}passwordHash: "scrypt\$1\$1\$1\$a\$b"/);
+    assert.match(setPasswordHash('api: {}\ndevices: []\n# trailing notes\n', 'h'), /^api: \{\}\n# The web console .*\nconsole:\n {2}passwordHash: "h"\ndevices: \[\]\n\n?# trailing notes\n$/, 'the new section sits after api');
+    assert.equal(setPasswordHash('console:\n  enabled: true # on\n  passwordHash: "old"\n', 'new'), 'console:\n  enabled: true # on\n  passwordHash: "new"\n');
     assert.throws(() => setPasswordHash('console:\n  passwordHash: "${HASH}"\n', 'h'), /comes from \$\{HASH\}: put the new hash in that variable/);
   });
 });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { isScalar, parseDocument } from 'yaml';
+import { isMap, isScalar, parseDocument } from 'yaml';
 import { ConfigRefused, writeConfigSafely } from '../config/safe-write.js';
 import { hashPassword } from '../southbound/broker/credentials.js';
 import { promptHidden, readLine } from './prompt.js';
@@ -33,7 +33,15 @@ export function setPasswordHash(text: string, hash: string): string {
   if (isScalar(current) && typeof current.value === 'string' && /\$\{[^}]+\}/.test(current.value)) {
     throw new Error(`console.passwordHash comes from ${current.value}: put the new hash in that variable instead (gridgate console hash-password prints it)`);
   }
-  if (!doc.has('console')) doc.set('console', doc.createNode({}));
+  if (!doc.has('console')) {
+    // Beside the API section it is served with, not after whatever the file ends with.
+    const root = doc.contents;
+    if (!isMap(root)) throw new Error('the config is not a YAML mapping');
+    const pair = doc.createPair('console', doc.createNode({}));
+    (pair.key as { commentBefore?: string }).commentBefore = ' The web console (/console/ on the API port); its admin password is set with `gridgate console set-password`.';
+    const at = root.items.findIndex((p) => isScalar(p.key) && p.key.value === 'api');
+    root.items.splice(at < 0 ? root.items.length : at + 1, 0, pair as (typeof root.items)[number]);
+  }
   const node = doc.createNode(hash);
   node.type = 'QUOTE_DOUBLE';
   doc.setIn(['console', 'passwordHash'], node);
