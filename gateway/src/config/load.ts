@@ -1,7 +1,7 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { GatewayConfig } from './schema.js';
-import { SourceError, YamlSource, type SourceProblem } from './yaml-source.js';
+import { openYaml, SourceError, type SourceProblem, type YamlSource } from './yaml-source.js';
 import { loadProfiles, type LoadedProfile } from '../profiles/load.js';
 import { loadGridMap, type LoadedGridMap } from '../grids/load.js';
 import { gridCodeProblem } from '../grids/grid-code.js';
@@ -27,14 +27,7 @@ export interface LoadedConfig {
  * Throws SourceError listing every problem as `file:line: path: message`.
  */
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
-  let src: YamlSource;
-  try {
-    src = YamlSource.read(file);
-  } catch (e) {
-    throw new SourceError([{ file, line: 1, path: '', message: `cannot read: ${(e as Error).message}` }]);
-  }
-  const syntax = src.syntaxProblems();
-  if (syntax.length) throw new SourceError(syntax);
+  const src = openYaml(file);
   const problems: SourceProblem[] = src.substituteEnv(env);
   const { value, problems: schemaProblems } = src.validate(GatewayConfig);
   // A missing variable already explains why its field is empty: one problem per cause.
