@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { GatewayConfig } from './schema.js';
 import { SourceError, YamlSource, type SourceProblem } from './yaml-source.js';
 import { loadProfiles, type LoadedProfile } from '../profiles/load.js';
+import { checkOpcuaConfig, resolveOpcuaPaths } from '../southbound/opcua/config-check.js';
 
 export interface LoadedConfig {
   file: string;
@@ -59,6 +60,7 @@ function resolvePaths(c: GatewayConfig, base: string): GatewayConfig {
     uplink: { ...c.uplink, tls: tls(c.uplink.tls) },
     api: { ...c.api, ...(c.api.tls && { tls: { cert: abs(base, c.api.tls.cert), key: abs(base, c.api.tls.key) } }) },
     lns: c.lns.map((l) => ({ ...l, tls: tls(l.tls) })),
+    opcua: resolveOpcuaPaths(c.opcua, base),
   };
 }
 
@@ -82,6 +84,7 @@ function crossCheck(c: GatewayConfig, profiles: Map<string, LoadedProfile>, src:
       if (!(param in p.params)) out.push(src.problem(['devices', i, 'params', param], `profile ${p.id} has no parameter "${param}" (it has: ${Object.keys(p.params).join(', ') || 'none'})`));
     }
   });
+  for (const p of checkOpcuaConfig(c, profiles)) out.push(src.problem(p.path, p.message));
   return out;
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OpcuaConfig, OpcuaDeviceBinding } from '../southbound/opcua/config.js';
 import { DEFAULT_TOPIC_PREFIX, DeviceId, GatewayId, GridId, Location, ComponentCode, TopicSafeId } from '@gridgate/contract';
 
 // The zod schema below is the config type, the JSON Schema (firmware-configs/gateway.schema.json) and the
@@ -121,6 +122,7 @@ export const DeviceConfig = z
       })
       .strict()
       .optional(),
+    opcua: OpcuaDeviceBinding.optional(),
     location: Location.optional(),
     gridId: GridId.optional().describe('Explicit unit grid; default: looked up from location, else gateway.gridId'),
     address: z.string().max(200).optional(),
@@ -180,6 +182,7 @@ export const GatewayConfig = z
     uplink: UplinkConfig,
     api: ApiConfig.default(ApiConfig.parse({})),
     lns: z.array(LnsConfig).default([]),
+    opcua: OpcuaConfig.default(OpcuaConfig.parse({})),
     devices: z.array(DeviceConfig).default([]),
   })
   .strict()
