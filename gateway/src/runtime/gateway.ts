@@ -13,6 +13,8 @@ import { Pipeline } from '../ingest/pipeline.js';
 import type { RawUplink } from '../ingest/types.js';
 import { EmbeddedBroker } from '../southbound/broker/embedded-broker.js';
 import { LnsConnection } from '../southbound/lns/lns-connection.js';
+import { addEndpointDevices } from '../southbound/opcua/endpoint-device.js';
+import { OpcuaSouthbound } from '../southbound/opcua/southbound.js';
 import { openDatabase, type Db } from '../store/db.js';
 import { statusBody } from '../uplink/messages.js';
 import { MqttUplink, redactUrl } from '../uplink/mqtt-uplink.js';
@@ -49,6 +51,7 @@ export class Gateway {
   readonly rejects: RejectCounter;
   readonly broker?: EmbeddedBroker;
   readonly lns: LnsConnection[] = [];
+  readonly opcua?: OpcuaSouthbound;
   ports: { port?: number; tlsPort?: number; api?: number } = {};
   private api?: FastifyInstance;
   readonly startedAt = Date.now();
@@ -70,6 +73,7 @@ export class Gateway {
     const { config } = opts.loaded;
     const log = opts.log;
     this.devices = buildDevices(config, opts.loaded.profiles, opts.resolveGrid);
+    addEndpointDevices(this.devices, config);
     this.db = openDatabase(config.gateway.dataDir);
     this.rejects = new RejectCounter(log);
     this.alarmStore = new AlarmStore(this.db);
@@ -125,6 +129,11 @@ export class Gateway {
     for (const l of config.lns) {
       this.lns.push(new LnsConnection(l, { devices: this.devices, accept: (raw, done) => this.ingest(raw, done), reject: (id, r, d) => this.rejects.reject(id, r, d), log }));
     }
+    if (config.opcua.endpoints.length) {
+      const p = this.pipeline;
+      this.opcua = new OpcuaSouthbound({ config, configFile: opts.loaded.file, devices: this.devices, ingest: (raw) => this.ingest(raw, () => {}), reject: (id, r, d) => this.rejects.reject(id, r, d), setAvailability: (id, st, at, why) => p.setAvailability(id, st, at, why), heartbeat: (id, at) => p.heartbeat(id, at), log });
+      p.addListener(this.opcua.listener);
+    }
   }
 
   /** Southbound entry: processes one uplink and calls back once what it produced is durable. */
@@ -157,6 +166,7 @@ export class Gateway {
       this.ports.api = typeof a === 'object' && a ? a.port : apiCfg.port;
     }
     for (const l of this.lns) l.start();
+    await this.opcua?.start();
     this.timers.push(setInterval(() => this.tick(), TICK_MS));
     const statusEvery = this.opts.loaded.config.uplink.statusIntervalS * 1000;
     this.timers.push(setInterval(() => this.publishStatus(), statusEvery));
@@ -174,9 +184,10 @@ export class Gateway {
     }
   }
 
-  /** A LoRaWAN device's silence says nothing while every network server it could come through is down. */
+  /** A device's silence says nothing while every source it could come through (LNS, OPC-UA endpoint) is down. */
   private sourceDown(deviceId: string): boolean {
     const d = this.devices.byId.get(deviceId);
+    if (d && this.opcua?.holdOffline(d)) return true;
     if (!d?.config.lorawan || !this.lns.length) return false;
     const via = d.config.lorawan.lns;
     const candidates = this.lns.filter((l) => !via || l.id === via);
@@ -243,7 +254,10 @@ export class Gateway {
         ...(state.active!.value !== undefined && { value: state.active!.value }),
         flapping: state.flapping,
       })),
-      sources: this.lns.map((l) => ({ id: l.id, kind: 'lns', connected: l.connected })),
+      sources: [
+        ...this.lns.map((l) => ({ id: l.id, kind: 'lns', connected: l.connected })),
+        ...(this.opcua?.status() ?? []).map((e) => ({ id: e.id, kind: 'opcua', connected: e.state === 'up', ...(e.lastError && { lastError: e.lastError.message }) })),
+      ],
     };
   }
 
@@ -278,6 +292,7 @@ export class Gateway {
     for (const t of this.timers) clearInterval(t);
     await this.api?.close();
     await Promise.all(this.lns.map((l) => l.stop()));
+    await this.opcua?.stop();
     if (this.broker) await this.broker.close();
     this.persistAlarms(true);
     this.outbox.close();
