@@ -4,6 +4,7 @@ import { gatewayVersion } from './paths.js';
 import { registerConfig } from './config-cmd.js';
 import { registerDecode } from './decode.js';
 import { registerDemo } from './demo.js';
+import { registerOpcua } from './opcua.js';
 import { registerRun } from './run.js';
 import { registerSimulate } from './simulate.js';
 
@@ -17,6 +18,7 @@ registerConfig(program);
 registerDecode(program);
 registerSimulate(program);
 registerDemo(program);
+registerOpcua(program);
 
 program.parseAsync(process.argv).catch((e: Error) => {
   process.stderr.write(`gridgate: ${e.message}\n`);
