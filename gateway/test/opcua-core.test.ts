@@ -270,6 +270,7 @@ describe('failures name the cause and what to do', () => {
     ['connect ETIMEDOUT 10.0.0.7:4840', 'timeout', /did not answer in time/],
     ['The connection may have been rejected by server,\n Err = (ClientTCP_transport2: socket has been disconnected by third party)', 'gateway-cert-rejected', /does not trust the gateway's certificate/],
     ['getaddrinfo ENOTFOUND cabinet-7.local', 'unreachable', /does not resolve/],
+    ["Fail to connect to server at opc.tcp://10.0.0.7:4840 to collect server's certificate (in findEndpoint)", 'unreachable', /cannot connect to 10\.0\.0\.7:4840/],
   ];
   for (const [text, cause, re] of cases) {
     test(cause, () => {

@@ -250,16 +250,17 @@ export class OpcuaEndpoint {
       this.onDown(failure, wasUp);
       const delay = backoffDelay(this.attempt++, minMs, maxMs, this.deps.random);
       this.deps.log.debug({ endpoint: this.cfg.id, delayMs: delay, attempt: this.attempt }, 'OPC-UA endpoint: next attempt');
-      await this.pause(delay, failure.cause === 'unreachable');
+      await this.pause(delay, failure.cause === 'unreachable' || failure.cause === 'connection-lost' || failure.cause === 'timeout');
       if (!this.stopped) this.setState('connecting');
     }
     this.link = undefined;
   }
 
   /**
-   * Waits out the backoff. While the port is closed (server down or restarting), a TCP probe every
-   * second or so ends the wait as soon as it opens: full OPC-UA attempts stay on the 1 s … 30 s backoff,
-   * yet data resumes within seconds of the server being back, however long it was away.
+   * Waits out the backoff. When the server's port was found closed (server down or restarting), a TCP
+   * probe every second or so ends the wait as soon as it opens: full OPC-UA attempts stay on the
+   * 1 s … 30 s backoff, yet data resumes within seconds of the server being back, however long it was
+   * away. A port that is open (the server refused us for another reason) is not probed.
    */
   private async pause(ms: number, probe: boolean): Promise<void> {
     let done = false;
@@ -272,11 +273,14 @@ export class OpcuaEndpoint {
     const probing = (async () => {
       if (!probe) return;
       const { host, port } = hostPort(this.cfg.url);
+      const timeoutMs = Math.min(2000, minMs * 2);
+      if (await tcpOpen(host, port, timeoutMs)) return; // open: it is not a matter of the server being away
       const random = this.deps.random ?? Math.random;
       while (!done) {
         await Promise.race([finished, new Promise((r) => setTimeout(r, minMs * (0.5 + random() / 2)).unref())]);
         if (done || this.stopped) return;
-        if (await tcpOpen(host, port, Math.min(2000, minMs * 2))) {
+        if (await tcpOpen(host, port, timeoutMs)) {
+          this.deps.log.debug({ endpoint: this.cfg.id }, 'OPC-UA endpoint: the port is open again');
           this.wake?.();
           return;
         }

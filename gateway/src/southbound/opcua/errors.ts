@@ -76,6 +76,10 @@ export function describeFailure(err: unknown, ctx: FailureContext): Failure {
   if (status === 'BadTooManySubscriptions' || status === 'BadServiceUnsupported' || status === 'BadNotSupported') {
     return { cause: 'no-subscriptions', message: `the server does not accept subscriptions (${status})` };
   }
+  if (/Fail to connect to server at .*in findEndpoint/i.test(text)) {
+    // node-opcua's words when the connection to fetch the server certificate (secured modes) fails.
+    return { cause: 'unreachable', message: `cannot connect to ${hostPort}: is the server running and the port right?` };
+  }
   if (sys === 'ECONNREFUSED') return { cause: 'unreachable', message: `connection refused at ${hostPort}: is the server running and the port right?` };
   if (sys === 'ENOTFOUND' || sys === 'EAI_AGAIN') return { cause: 'unreachable', message: `host name in ${ctx.url} does not resolve (${sys})` };
   if (sys === 'EHOSTUNREACH' || sys === 'ENETUNREACH') return { cause: 'unreachable', message: `no route to ${hostPort} (${sys}): check the cabinet network` };
