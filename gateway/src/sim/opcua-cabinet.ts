@@ -120,16 +120,30 @@ export class CabinetSim {
     return `ns=1;s=${path}`;
   }
 
+  /** Creates the server certificate if there is none yet (before start, so a client can trust it first). */
+  async ensureCertificate(): Promise<string> {
+    const o = this.o;
+    if (!this.cm) {
+      this.cm = new OPCUACertificateManager({ rootFolder: o.pkiDir, automaticallyAcceptUnknownCertificate: o.acceptUnknownClients ?? true, disableFileWatchers: true });
+      await this.cm.initialize();
+    }
+    if (!existsSync(this.certificateFile)) {
+      const start = new Date(Date.now() - (o.certificate?.startDaysAgo ?? 1) * 86_400_000);
+      await this.cm.createSelfSignedCertificate({ applicationUri: this.applicationUri, dns: [...new Set([o.host ?? '127.0.0.1', 'localhost', hostname()])], outputFile: this.certificateFile, subject: '/CN=GridGate cabinet simulator/O=GridGate', startDate: start, validity: o.certificate?.validDays ?? 3650 });
+    }
+    return this.certificateFile;
+  }
+
+  private get applicationUri(): string {
+    return `urn:gridgate:sim:${this.o.port}`;
+  }
+
   async start(): Promise<void> {
     if (this.server) return;
     const o = this.o;
-    const cm = (this.cm = new OPCUACertificateManager({ rootFolder: o.pkiDir, automaticallyAcceptUnknownCertificate: o.acceptUnknownClients ?? true, disableFileWatchers: true }));
-    await cm.initialize();
-    const applicationUri = `urn:gridgate:sim:${o.port}`;
-    if (!existsSync(this.certificateFile)) {
-      const start = new Date(Date.now() - (o.certificate?.startDaysAgo ?? 1) * 86_400_000);
-      await cm.createSelfSignedCertificate({ applicationUri, dns: [...new Set([o.host ?? '127.0.0.1', 'localhost', hostname()])], outputFile: this.certificateFile, subject: '/CN=GridGate cabinet simulator/O=GridGate', startDate: start, validity: o.certificate?.validDays ?? 3650 });
-    }
+    await this.ensureCertificate();
+    const cm = this.cm!;
+    const applicationUri = this.applicationUri;
     const modes = o.securityModes ?? ['None', 'Sign', 'SignAndEncrypt'];
     const policies = o.securityPolicies ?? ['None', 'Basic256Sha256', 'Aes128_Sha256_RsaOaep', 'Aes256_Sha256_RsaPss'];
     const users = o.users;
@@ -140,6 +154,7 @@ export class CabinetSim {
     }
     const server = new OPCUAServer({
       port: o.port,
+      host: o.host ?? '127.0.0.1', // listen there only (a lab server, not the cabinet LAN)
       hostname: o.host ?? '127.0.0.1',
       serverCertificateManager: cm,
       certificateFile: this.certificateFile,
@@ -171,6 +186,7 @@ export class CabinetSim {
     this.timer = undefined;
     const s = this.server;
     this.server = undefined;
+    this.cm = undefined; // the server disposes its certificate manager; start() makes a new one
     this.vars.clear();
     if (s) await s.shutdown(0);
   }
