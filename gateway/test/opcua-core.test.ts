@@ -15,7 +15,7 @@ import { buildDevices } from '../src/runtime/devices.js';
 import { draftProfile, draftYaml, metricName, senmlUnit } from '../src/southbound/opcua/draft-profile.js';
 import { addEndpointDevices, ENDPOINT_OFFLINE_RULE } from '../src/southbound/opcua/endpoint-device.js';
 import { describeFailure } from '../src/southbound/opcua/errors.js';
-import { fillPlaceholders, normaliseBrowsePath, planEndpoints } from '../src/southbound/opcua/plan.js';
+import { fillPlaceholders, normaliseBrowsePath, planEndpoints, withNamespaceIndex } from '../src/southbound/opcua/plan.js';
 import { ChangeBatcher, changedEnough, convertValue, observedAt, UaType, type UaValue } from '../src/southbound/opcua/values.js';
 import { repoRoot } from './helpers/shared.js';
 
@@ -161,6 +161,9 @@ describe('plan', () => {
     assert.throws(() => fillPlaceholders('ns=1;s={station}.Flow', {}), /needs opcua\.vars\.station/);
     assert.equal(normaliseBrowsePath('1:Circuit1/1:Voltage'), '/1:Circuit1/1:Voltage');
     assert.equal(normaliseBrowsePath('/1:Door'), '/1:Door');
+    assert.equal(withNamespaceIndex('nsu=urn:plc:cab;s=Door', ['http://opcfoundation.org/UA/', 'urn:x', 'urn:plc:cab']), 'ns=2;s=Door');
+    assert.equal(withNamespaceIndex('ns=3;i=7', []), 'ns=3;i=7');
+    assert.throws(() => withNamespaceIndex('nsu=urn:nope;i=1', ['http://opcfoundation.org/UA/']), /namespace urn:nope is not on the server \(it has: http:\/\/opcfoundation\.org\/UA\/\)/);
 
     const loaded = loadConfig(config(ENDPOINT, `  - { id: cab-01, profile: opcua-lighting-cabinet, opcua: { endpoint: cab-ep, root: "ns=1;s=Cabinet01" } }\n  - { id: pump-01, profile: opcua-pump-station, opcua: { endpoint: cab-ep, vars: { station: Station01 } } }`));
     const devices = buildDevices(loaded.config, loaded.profiles);

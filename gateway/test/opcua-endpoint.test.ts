@@ -33,6 +33,8 @@ const errorsOf = (lines: LogLine[]) => lines.filter((l) => l.level >= 50).map((l
 
 describe('an open lab server (every security mode, users, user certificates)', () => {
   let sim: CabinetSim;
+  // Tests that do not exercise trust share one certificate store (creating a key pair costs seconds on a busy box).
+  const shared = tempPki();
   before(async () => {
     sim = await startSim({ stations: 1, users: { operator: 'right-pw' }, acceptUserCertificates: true, securityPolicies: ['None', 'Basic256Sha256', 'Aes256_Sha256_RsaPss'] });
     sims.push(sim);
@@ -42,7 +44,7 @@ describe('an open lab server (every security mode, users, user certificates)', (
     const { log } = captureLog();
     const rec = new Recorder();
     const { plan } = planFor(endpointYaml(sim.endpointUrl, 'securityMode: None'), `${CABINET}\n${STATION}`);
-    const e = run(plan, rec, tempPki(), log);
+    const e = run(plan, rec, shared, log);
     await waitFor('cabinet and station values', () => rec.valuesOf('cab-01', 'circuit2_current').length >= 2 && rec.valuesOf('pump-01', 'wet_well_level').length > 0);
     assert.equal(e.status().mode, 'subscribe');
     assert.deepEqual(e.aliveDevices().sort(), ['cab-01', 'pump-01']);
@@ -75,6 +77,7 @@ metrics:
   - { name: voltage, source: v, unit: V }
   - { name: ghost, source: ghost }
   - { name: label_number, source: label }
+  - { name: current, source: i, unit: A }
 alarms:
   - { id: offline, kind: offline, title: { zh: 离线, en: Offline } }
 opcua:
@@ -82,10 +85,11 @@ opcua:
     v: { nodeId: "ns=1;s=Cabinet01.Circuit1.Voltage" }
     ghost: { nodeId: "ns=1;s=Cabinet01.NoSuchNode" }
     label: { browsePath: /1:Cabinet01/1:Label }
+    i: { nodeId: "nsu=urn:gridgate:sim:street-assets;s=Cabinet01.Circuit1.Current" }
 `;
     const { plan } = planFor(endpointYaml(sim.endpointUrl, 'securityMode: None'), '  - { id: odd-01, profile: test-odd-cabinet, opcua: { endpoint: ep } }', { 'test-odd-cabinet': profile });
-    const e = run(plan, rec, tempPki(), log);
-    await waitFor('voltage values', () => rec.valuesOf('odd-01', 'v').length >= 2);
+    const e = run(plan, rec, shared, log);
+    await waitFor('voltage values, and current by namespace URI', () => rec.valuesOf('odd-01', 'v').length >= 2 && rec.valuesOf('odd-01', 'i').length > 0);
     await waitFor('the wrong type refused', () => rec.rejects.length > 0);
     const errors = errorsOf(lines);
     assert.equal(errors.length, 1, errors.join('\n'));
@@ -95,7 +99,7 @@ opcua:
     assert.equal(r.reason, 'wrong-type');
     assert.match(r.detail, /^OPC-UA endpoint ep, node Objects\/1:Cabinet01\/1:Label \(metric label_number\): value is a String \("Cabinet01 \(simulated\)"\); the profile expects a number$/);
     assert.equal(rec.valuesOf('odd-01', 'label').length, 0);
-    assert.deepEqual(e.status().items, { total: 3, ok: 2, failed: 1 });
+    assert.deepEqual(e.status().items, { total: 4, ok: 3, failed: 1 });
     assert.ok(e.healthy, 'the endpoint itself is fine');
     await e.stop();
   });
@@ -150,7 +154,7 @@ opcua:
       const { log, lines } = captureLog();
       const rec = new Recorder();
       const { plan } = planFor(endpointYaml(sim.endpointUrl, 'securityMode: None'), CABINET);
-      const e = run(plan, rec, tempPki(), log);
+      const e = run(plan, rec, shared, log);
       await waitFor('polled values', () => rec.valuesOf('cab-01', 'circuit1_current').length >= 3);
       assert.equal(e.status().mode, 'poll');
       assert.ok(lines.some((l) => l.level === 40 && /does not accept subscriptions \(BadTooManySubscriptions\); polling instead/.test(l.msg)));
@@ -206,7 +210,7 @@ opcua:
     const { log, lines } = captureLog();
     const rec = new Recorder();
     const { plan } = planFor(endpointYaml(sim.endpointUrl, 'securityMode: None\nreconnect: { minMs: 1000, maxMs: 30000 }'), CABINET);
-    const e = run(plan, rec, tempPki(), log);
+    const e = run(plan, rec, shared, log);
     await waitFor('values', () => rec.uplinks.length > 0);
     await sim.stop();
     await waitFor('the loss noticed', () => !e.healthy, 10_000);

@@ -65,6 +65,7 @@ interface StationState {
 type Var = { setValueFromSource(v: Variant, status?: unknown, ts?: Date): void };
 
 const pad = (n: number) => String(n).padStart(2, '0');
+const SLICES = 10;
 export const cabinetName = (k: number) => `Cabinet${pad(k)}`;
 export const stationName = (k: number) => `Station${pad(k)}`;
 
@@ -134,8 +135,9 @@ export class CabinetSim {
     return this.certificateFile;
   }
 
+  /** Also the URI of its namespace 1, so profiles may write nsu=urn:gridgate:sim:street-assets;s=… */
   private get applicationUri(): string {
-    return `urn:gridgate:sim:${this.o.port}`;
+    return SIM_NAMESPACE;
   }
 
   async start(): Promise<void> {
@@ -176,7 +178,10 @@ export class CabinetSim {
     this.server = server;
     this.allowSubscriptions(o.subscriptions ?? true);
     this.publishAll();
-    this.timer = setInterval(() => this.step(), o.changeIntervalMs ?? 1000);
+    // Assets change at different moments, as real ones do: each interval is cut into slices and every
+    // cabinet or station is updated in its own slice, once per interval.
+    let slice = 0;
+    this.timer = setInterval(() => this.step(slice++ % SLICES), (o.changeIntervalMs ?? 1000) / SLICES);
     this.timer.unref();
   }
 
@@ -311,25 +316,29 @@ export class CabinetSim {
     this.stations.forEach((_, i) => this.publishStation(i, at));
   }
 
-  /** One simulation step: supply voltage wanders, lamp currents follow it, the wet well fills and is pumped. */
-  private step(): void {
+  /** One slice of a simulation step: supply voltage wanders, lamp currents follow it, the wet well fills and is pumped. */
+  private step(slice: number): void {
     const r = this.random;
-    for (const cab of this.cabinets) {
+    const at = new Date();
+    this.cabinets.forEach((cab, i) => {
+      if (i % SLICES !== slice) return;
       for (const c of cab.circuits) {
         c.voltage = clamp(c.voltage + (r() - 0.5) * 3, 214, 236);
         c.current = c.rated * (0.97 + r() * 0.06) * (c.voltage / 226);
       }
       cab.lux = clamp(cab.lux + (r() - 0.5), 1, 9);
-    }
-    for (const st of this.stations) {
+      this.publishCabinet(i, at);
+    });
+    this.stations.forEach((st, i) => {
+      if ((i + this.cabinets.length) % SLICES !== slice) return;
       const running = st.pumps.filter((p) => p.run).length;
       st.level = clamp(st.level + 0.02 - running * 0.035 + (r() - 0.5) * 0.004, 0, 5);
       const duty = st.pumps.find((p) => !p.fault);
       if (duty && st.level > 2.0) duty.run = true;
       if (st.level < 1.2) for (const p of st.pumps) p.run = false;
       st.flow = st.pumps.filter((p) => p.run).length * (180 + (r() - 0.5) * 10);
-    }
-    this.publishAll();
+      this.publishStation(i, at);
+    });
   }
 }
 

@@ -23,7 +23,7 @@ import { createClient, describeEndpoint, getEndpoints, userIdentity } from './cl
 import type { OpcuaEndpointConfig } from './config.js';
 import { describeFailure, type Failure } from './errors.js';
 import { hostPort, tcpOpen } from './probe.js';
-import { byPublishingInterval, describeTarget, type EndpointPlan, type ItemPlan } from './plan.js';
+import { byPublishingInterval, describeTarget, withNamespaceIndex, type EndpointPlan, type ItemPlan } from './plan.js';
 import { ChangeBatcher, changedEnough, convertValue, observedAt, type Converted, type UaValue } from './values.js';
 
 export interface EndpointDeps {
@@ -414,13 +414,16 @@ export class OpcuaEndpoint {
   private async resolve(session: ClientSession, items: readonly ItemPlan[], chunk: number): Promise<Map<ItemPlan, NodeId>> {
     const out = new Map<ItemPlan, NodeId>();
     const paths: Array<{ it: ItemPlan; bp: ReturnType<typeof makeBrowsePath> }> = [];
+    const usesUris = items.some((it) => ('nodeId' in it.target ? it.target.nodeId : it.target.root ?? '').startsWith('nsu='));
+    const namespaces = usesUris ? ((await session.read({ nodeId: resolveNodeId('ns=0;i=2255'), attributeId: AttributeIds.Value })).value.value as string[]) : [];
+    const node = (id: string) => resolveNodeId(withNamespaceIndex(id, namespaces));
     for (const it of items) {
       const t = it.target;
       try {
-        if ('nodeId' in t) out.set(it, resolveNodeId(t.nodeId));
+        if ('nodeId' in t) out.set(it, node(t.nodeId));
         else if (!t.root) paths.push({ it, bp: makeBrowsePath('ObjectsFolder', t.browsePath) });
         else if (/^[/.<]/.test(t.root)) paths.push({ it, bp: makeBrowsePath('ObjectsFolder', `${t.root}${t.browsePath}`) });
-        else paths.push({ it, bp: makeBrowsePath(resolveNodeId(t.root), t.browsePath) });
+        else paths.push({ it, bp: makeBrowsePath(node(t.root), t.browsePath) });
       } catch (e) {
         this.itemProblem(it, `${describeTarget(t)} is not a valid node id or browse path (${(e as Error).message.split('\n')[0]})`);
       }

@@ -96,3 +96,12 @@ export function byPublishingInterval(items: readonly ItemPlan[]): Map<number, It
 export function describeTarget(t: NodeTarget): string {
   return 'nodeId' in t ? t.nodeId : `${t.root ?? 'Objects'}${t.browsePath}`;
 }
+
+/** nsu=<namespace URI>;… → ns=<its index on this server>;… (indexes may differ between servers and restarts, URIs do not). */
+export function withNamespaceIndex(id: string, namespaces: readonly string[]): string {
+  const m = /^nsu=([^;]+);(.*)$/.exec(id);
+  if (!m) return id;
+  const i = namespaces.indexOf(m[1]!);
+  if (i < 0) throw new Error(`namespace ${m[1]} is not on the server (it has: ${namespaces.join(', ')})`);
+  return `ns=${i};${m[2]}`;
+}
