@@ -55,18 +55,18 @@ opcua:
       url: ${sim.endpointUrl}
       securityMode: SignAndEncrypt
       securityPolicy: Basic256Sha256
-      offlineAlarmAfterS: 4
+      offlineAlarmAfterS: 3
 devices:
   - id: cab-07
     profile: opcua-lighting-cabinet
     opcua: { endpoint: cabinet-07, root: "ns=1;s=Cabinet01" }
     location: { lat: 31.2339, lon: 121.5331 }
-    reportingIntervalS: 2 # its own offline rule would fire after 5 s of silence
+    reportingIntervalS: 1 # its own offline rule would fire after 2.5 s of silence
     alarms: { power-lost-c2: { forS: 1, clearForS: 0 } }
   - id: pump-07
     profile: opcua-pump-station
     opcua: { endpoint: cabinet-07, vars: { station: Station01 } }
-    reportingIntervalS: 2
+    reportingIntervalS: 1
 `,
     );
     consumer = await Consumer.connect(central.url, { username: 'consumer', password: pw.consumer, protocolVersion: 5 }, 'gridgate/v1/#');
@@ -118,8 +118,8 @@ devices:
     assert.equal(raised.kind, 'offline');
     assert.equal(raised.assetType, 'lighting-cabinet');
     await consumer.waitFor('availability', (m) => m.deviceId === 'cab-07' && m.state === 'offline' && /cabinet-07 unreachable/.test(m.reason ?? ''), 'cabinet marked offline with the cause');
-    // Well past the devices' own offline timeout (2.5 × 2 s): still only the endpoint's alarm.
-    await sleep(Math.max(0, 9000 - (Date.now() - down)));
+    // Well past the devices' own offline timeout (2.5 × 1 s): still only the endpoint's alarm.
+    await sleep(Math.max(0, 7000 - (Date.now() - down)));
     const during = consumer.of('alarm').slice(alarmsBefore);
     assert.deepEqual(during.map((a) => `${a.deviceId}/${a.rule}/${a.state}`), ['cabinet-07/endpoint-offline/raised']);
     assert.equal(gw.logs.filter((l) => l.level >= 50 && /^OPC-UA endpoint cabinet-07/.test(l.msg)).length, 1, 'one error line for the outage');
@@ -130,7 +130,7 @@ devices:
     assert.ok(Date.parse(t.ts) - back < 5000, `data resumed ${Date.parse(t.ts) - back} ms after the server was back`);
     await consumer.waitFor('alarm', (m) => m.alarmId === raised.alarmId && m.state === 'cleared', 'endpoint alarm cleared');
     await consumer.waitFor('availability', (m) => m.deviceId === 'cab-07' && m.state === 'online' && Date.parse(m.ts) >= back, 'cabinet online again');
-    await sleep(3000); // a storm would come right after the reconnect
+    await sleep(2000); // a storm would come right after the reconnect
     const all = consumer.of('alarm').slice(alarmsBefore);
     assert.deepEqual(all.map((a) => `${a.deviceId}/${a.rule}/${a.state}`), ['cabinet-07/endpoint-offline/raised', 'cabinet-07/endpoint-offline/cleared']);
   });
