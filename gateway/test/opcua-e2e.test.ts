@@ -11,7 +11,7 @@ import { Consumer } from './helpers/consumer.js';
 import { assertValidMessage, contractValidators } from './helpers/contract.js';
 import { GatewayProcess } from './helpers/gateway-process.js';
 import { startMosquitto, type Mosquitto } from './helpers/mosquitto.js';
-import { freePort, sleep, waitFor } from './helpers/net.js';
+import { freePort, sleep } from './helpers/net.js';
 import { startSim } from './helpers/opcua.js';
 import { repoRoot } from './helpers/shared.js';
 

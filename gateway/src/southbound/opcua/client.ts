@@ -16,7 +16,6 @@ export interface ClientOptions {
   securityPolicy: SecurityPolicyName;
   requestTimeoutMs?: number;
   sessionTimeoutMs?: number;
-  keepSessionAlive?: boolean;
 }
 
 export async function createClient(o: ClientOptions): Promise<OPCUAClient> {
@@ -36,8 +35,8 @@ export async function createClient(o: ClientOptions): Promise<OPCUAClient> {
     connectionStrategy: { maxRetry: 0, initialDelay: 500, maxDelay: 1000 },
     requestedSessionTimeout: o.sessionTimeoutMs ?? 60_000,
     ...(o.requestTimeoutMs && { transportTimeout: o.requestTimeoutMs, defaultTransactionTimeout: o.requestTimeoutMs }),
-    keepSessionAlive: o.keepSessionAlive ?? false,
-    ...(o.keepSessionAlive && { keepAliveInterval: Math.max(1000, Math.round((o.requestTimeoutMs ?? 10_000) / 2)) }),
+    // Liveness is the endpoint's own watchdog over publish responses, keep-alives and poll answers.
+    keepSessionAlive: false,
   });
 }
 

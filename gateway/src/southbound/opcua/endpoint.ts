@@ -115,14 +115,20 @@ class Link {
     this.timers.add(t);
   }
 
-  async close(): Promise<void> {
-    this.closing = true;
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
-    const quiet = <T>(p: Promise<T> | undefined) => Promise.race([Promise.resolve(p).catch(() => undefined), new Promise((r) => setTimeout(r, 2000).unref())]);
-    for (const s of this.subscriptions.values()) await quiet(s.terminate());
-    await quiet(this.session?.close(false));
-    await quiet(this.client?.disconnect());
+  private closed?: Promise<void>;
+
+  /** Ends everything of this link, each step given at most 2 s (a dead server answers nothing); once. */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      this.closing = true;
+      for (const t of this.timers) clearTimeout(t);
+      this.timers.clear();
+      const quiet = <T>(p: Promise<T> | undefined) => Promise.race([Promise.resolve(p).catch(() => undefined), new Promise((r) => setTimeout(r, 2000).unref())]);
+      for (const s of this.subscriptions.values()) await quiet(s.terminate());
+      await quiet(this.session?.close(false));
+      await quiet(this.client?.disconnect());
+    })();
+    return this.closed;
   }
 }
 
@@ -206,7 +212,9 @@ export class OpcuaEndpoint {
   async stop(): Promise<void> {
     this.setState('stopped');
     this.wake?.();
-    this.link?.fail({ cause: 'other', message: 'stopping' });
+    const link = this.link;
+    link?.fail({ cause: 'other', message: 'stopping' });
+    await link?.close(); // also cuts short a connection attempt still waiting on a silent host
     await this.running;
     this.running = undefined;
   }
@@ -229,7 +237,7 @@ export class OpcuaEndpoint {
       let failure: Failure;
       try {
         await this.establish(link);
-        if (this.stopped) break;
+        if (this.stopped) throw new Lost({ cause: 'other', message: 'stopping' });
         upAt = Date.now();
         this.firstAttemptDone = true;
         this.setState('up');
@@ -362,7 +370,6 @@ export class OpcuaEndpoint {
       throw new Lost(this.describe(e));
     }
     session.on('session_closed', () => link.fail({ cause: 'connection-lost', message: 'the server closed the session' }));
-    session.on('keepalive_failure', () => link.fail({ cause: 'timeout', message: 'the session keep-alive failed' }));
 
     const limits = await readOperationLimits(session).catch(() => ({}) as Record<string, number | undefined>);
     const per = (n: number | undefined) => (n && n > 0 ? Math.min(n, CHUNK) : CHUNK);

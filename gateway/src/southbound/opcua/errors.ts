@@ -60,13 +60,6 @@ export function describeFailure(err: unknown, ctx: FailureContext): Failure {
   if (status === 'BadSecurityChecksFailed' || status === 'BadCertificateInvalid' || /BadCertificate/.test(text) && !/server Certificate/i.test(text)) {
     return { cause: 'gateway-cert-rejected', message: `the server refused the gateway's certificate (${status ?? 'security checks failed'}): trust the gateway certificate on the server${ctx.ownCertificate ? ` (${ctx.ownCertificate})` : ''}; \`gridgate opcua cert\` shows it` };
   }
-  if (/may have been rejected by server/i.test(text)) {
-    // node-opcua's words when the server hangs up during OpenSecureChannel: a certificate it does not trust.
-    if (ctx.securityMode !== 'None') {
-      return { cause: 'gateway-cert-rejected', message: `the server closed the connection during the secure handshake: it most likely does not trust the gateway's certificate: trust the gateway certificate on the server${ctx.ownCertificate ? ` (${ctx.ownCertificate})` : ''}; \`gridgate opcua cert\` shows it` };
-    }
-    return { cause: 'connection-lost', message: 'the server refused the connection' };
-  }
   if (status === 'BadUserAccessDenied' || status === 'BadIdentityTokenRejected' || status === 'BadIdentityTokenInvalid' || status === 'BadUserSignatureInvalid') {
     return { cause: 'auth-failed', message: `the server refused the user identity (${status}): check the user name and password (or user certificate) in opcua.endpoints[].user` };
   }
@@ -83,6 +76,13 @@ export function describeFailure(err: unknown, ctx: FailureContext): Failure {
   if (sys === 'ECONNREFUSED') return { cause: 'unreachable', message: `connection refused at ${hostPort}: is the server running and the port right?` };
   if (sys === 'ENOTFOUND' || sys === 'EAI_AGAIN') return { cause: 'unreachable', message: `host name in ${ctx.url} does not resolve (${sys})` };
   if (sys === 'EHOSTUNREACH' || sys === 'ENETUNREACH') return { cause: 'unreachable', message: `no route to ${hostPort} (${sys}): check the cabinet network` };
+  if (/may have been rejected by server/i.test(text)) {
+    // node-opcua's words when the server hangs up during OpenSecureChannel: a certificate it does not trust.
+    if (ctx.securityMode !== 'None') {
+      return { cause: 'gateway-cert-rejected', message: `the server closed the connection during the secure handshake: it most likely does not trust the gateway's certificate: trust the gateway certificate on the server${ctx.ownCertificate ? ` (${ctx.ownCertificate})` : ''}; \`gridgate opcua cert\` shows it (or a firewall closes the connection)` };
+    }
+    return { cause: 'connection-lost', message: 'the connection was closed during the handshake (the server refused it, or a firewall closes it)' };
+  }
   if (sys === 'ETIMEDOUT' || /timed? ?out|Timeout/i.test(text) || status === 'BadTimeout' || status === 'BadRequestTimeout') {
     return { cause: 'timeout', message: `${hostPort} did not answer in time` };
   }
