@@ -7,7 +7,7 @@ import type { CabinetSim } from '../src/sim/opcua-cabinet.js';
 import { OpcuaEndpoint } from '../src/southbound/opcua/endpoint.js';
 import { runCli } from './helpers/gateway-process.js';
 import { freePort, waitFor } from './helpers/net.js';
-import { captureLog, endpointYaml, planFor, Recorder, startSim, tempPki } from './helpers/opcua.js';
+import { captureLog, endpointYaml, planFor, Recorder, removeTempDirs, startSim, tempPki } from './helpers/opcua.js';
 
 // `gridgate opcua browse / trust` as a field engineer runs them (the real CLI, a real server), and a
 // drafted profile that then reads the cabinet.
@@ -20,6 +20,7 @@ before(async () => {
 after(async () => {
   for (const s of stops) await s();
   await sim?.stop();
+  removeTempDirs();
 });
 
 test('browse: endpoints and security, the address space to a depth, and a draft profile that reads the cabinet', async () => {

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { AlarmEngine } from '../src/alarms/alarm-engine.js';
 import { loadConfig } from '../src/config/load.js';
@@ -17,15 +16,17 @@ import { addEndpointDevices, ENDPOINT_OFFLINE_RULE } from '../src/southbound/opc
 import { describeFailure } from '../src/southbound/opcua/errors.js';
 import { fillPlaceholders, normaliseBrowsePath, planEndpoints, withNamespaceIndex } from '../src/southbound/opcua/plan.js';
 import { ChangeBatcher, changedEnough, convertValue, observedAt, UaType, type UaValue } from '../src/southbound/opcua/values.js';
+import { removeTempDirs, tempDir } from './helpers/temp.js';
 import { repoRoot } from './helpers/shared.js';
 
 // The pure parts of the OPC-UA southbound: config and profile schema, the item plan, value conversion
 // and batching, failure explanations and profile drafting. No server here (see opcua-endpoint.test.ts).
 
 const profilesDir = join(repoRoot, 'device-profiles');
+after(removeTempDirs);
 
 function config(extra: string, devices: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'gg-opcua-cfg-'));
+  const dir = tempDir('gg-opcua-cfg-');
   const file = join(dir, 'gw.yaml');
   writeFileSync(
     file,

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { readCertificate } from 'node-opcua-crypto';
@@ -12,7 +11,7 @@ import { assertValidMessage, contractValidators } from './helpers/contract.js';
 import { GatewayProcess } from './helpers/gateway-process.js';
 import { startMosquitto, type Mosquitto } from './helpers/mosquitto.js';
 import { freePort, sleep } from './helpers/net.js';
-import { startSim } from './helpers/opcua.js';
+import { removeTempDirs, startSim, tempDir } from './helpers/opcua.js';
 import { repoRoot } from './helpers/shared.js';
 
 // End to end with real programs: the simulated cabinet server (SignAndEncrypt), a real `gridgate run`
@@ -37,7 +36,7 @@ describe('OPC-UA southbound end to end (simulated cabinet, gridgate process, mos
       acl: `user ${GW}\ntopic write gridgate/v1/${GW}/#\ntopic read gridgate/v1/${GW}/cmd\n\nuser consumer\ntopic read gridgate/v1/#\n`,
     });
     sim = await startSim({ stations: 1 });
-    const dir = mkdtempSync(join(tmpdir(), 'gg-opcua-e2e-'));
+    const dir = tempDir('gg-opcua-e2e-');
     // Trusted ahead, as `gridgate opcua trust` would (tested in opcua-cli.test.ts).
     await trustCertificate(join(dir, 'state', 'opcua-pki'), readCertificate(sim.certificateFile));
     apiPort = await freePort();
@@ -79,6 +78,7 @@ devices:
     await consumer?.close();
     await sim?.stop();
     await central?.stop();
+    removeTempDirs();
   });
 
   test('cabinet values arrive as canonical, schema-valid telemetry filed in the cabinet grid', async () => {

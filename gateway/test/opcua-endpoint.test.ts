@@ -7,7 +7,7 @@ import type { CabinetSim } from '../src/sim/opcua-cabinet.js';
 import { OpcuaEndpoint } from '../src/southbound/opcua/endpoint.js';
 import { ensureOwnCertificate, trustCertificate } from '../src/southbound/opcua/pki.js';
 import { freePort, sleep, waitFor } from './helpers/net.js';
-import { captureLog, endpointYaml, planFor, Recorder, startSim, tempPki, type LogLine } from './helpers/opcua.js';
+import { captureLog, endpointYaml, planFor, Recorder, removeTempDirs, startSim, tempPki, type LogLine } from './helpers/opcua.js';
 
 // The connector against a real node-opcua server (the simulated cabinet) on loopback: subscriptions,
 // polling, security and user identities, every fault the issue names, and a server restart.
@@ -20,6 +20,7 @@ const sims: CabinetSim[] = [];
 after(async () => {
   await Promise.all(endpoints.map((e) => e.stop()));
   await Promise.all(sims.map((s) => s.stop()));
+  removeTempDirs();
 });
 
 function run(plan: ReturnType<typeof planFor>['plan'], rec: Recorder, pki: string, log: ReturnType<typeof captureLog>['log']): OpcuaEndpoint {

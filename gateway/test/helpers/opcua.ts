@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { Logger } from 'pino';
@@ -13,10 +12,13 @@ import { planEndpoints, type EndpointPlan } from '../../src/southbound/opcua/pla
 import { createLogger } from '../../src/util/log.js';
 import { freePort } from './net.js';
 import { repoRoot } from './shared.js';
+import { tempDir } from './temp.js';
+
+export { removeTempDirs, tempDir } from './temp.js';
 
 /** The simulated cabinet server on a free loopback port, with its own PKI folder. */
 export async function startSim(o: Partial<CabinetSimOptions> = {}): Promise<CabinetSim> {
-  const sim = new CabinetSim({ port: await freePort(), pkiDir: mkdtempSync(join(tmpdir(), 'gg-opcua-sim-')), changeIntervalMs: 500, ...o });
+  const sim = new CabinetSim({ port: await freePort(), pkiDir: tempDir('gg-opcua-sim-'), changeIntervalMs: 500, ...o });
   await sim.start();
   return sim;
 }
@@ -41,7 +43,7 @@ export function captureLog(level = 'debug'): { log: Logger; lines: LogLine[] } {
 
 /** A config with one endpoint and some devices, through the real loader, turned into the endpoint's plan. */
 export function planFor(endpoint: string, devices: string, extraProfiles: Record<string, string> = {}): { plan: EndpointPlan; dir: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'gg-opcua-plan-'));
+  const dir = tempDir('gg-opcua-plan-');
   mkdirSync(join(dir, 'profiles'));
   for (const [name, text] of Object.entries(extraProfiles)) writeFileSync(join(dir, 'profiles', `${name}.yaml`), text);
   const file = join(dir, 'gw.yaml');
@@ -87,7 +89,7 @@ export class Recorder {
   }
 }
 
-export const tempPki = () => mkdtempSync(join(tmpdir(), 'gg-opcua-pki-'));
+export const tempPki = () => tempDir('gg-opcua-pki-');
 
 /** An endpoint entry for the plan: fast reconnects so tests do not wait on the production backoff. */
 export function endpointYaml(url: string, extra = ''): string {
