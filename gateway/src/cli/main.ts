@@ -7,6 +7,7 @@ import { registerDecode } from './decode.js';
 import { registerDemo } from './demo.js';
 import { registerGrids } from './grids.js';
 import { registerDetect } from './detect.js';
+import { registerOpcua } from './opcua.js';
 import { registerRun } from './run.js';
 import { registerSimulate } from './simulate.js';
 import { registerVirtualCamera } from './virtual-camera.js';
@@ -25,6 +26,7 @@ registerDemo(program);
 registerDetect(program);
 registerCameras(program);
 registerVirtualCamera(program);
+registerOpcua(program);
 
 program.parseAsync(process.argv).catch((e: Error) => {
   process.stderr.write(`gridgate: ${e.message}\n`);

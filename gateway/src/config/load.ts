@@ -9,6 +9,7 @@ import { loadCodeTables, type CodeTable } from '../reports/codes.js';
 import { loadCameraProfiles } from '../vision/rules/load.js';
 import type { CameraProfile } from '../vision/rules/profile.js';
 import { resolveCameraPaths } from '../cameras/paths.js';
+import { checkOpcuaConfig, resolveOpcuaPaths } from '../southbound/opcua/config-check.js';
 
 export interface LoadedConfig {
   file: string;
@@ -117,6 +118,7 @@ function resolvePaths(c: GatewayConfig, base: string): GatewayConfig {
       },
     }),
     ...resolveCameraPaths(c, base),
+    opcua: resolveOpcuaPaths(c.opcua, base),
   };
 }
 
@@ -140,6 +142,7 @@ function crossCheck(c: GatewayConfig, profiles: Map<string, LoadedProfile>, src:
       if (!(param in p.params)) out.push(src.problem(['devices', i, 'params', param], `profile ${p.id} has no parameter "${param}" (it has: ${Object.keys(p.params).join(', ') || 'none'})`));
     }
   });
+  for (const p of checkOpcuaConfig(c, profiles)) out.push(src.problem(p.path, p.message));
   return out;
 }
 

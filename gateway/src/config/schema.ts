@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { VisionConfig } from '../vision/config.js';
+import { OpcuaConfig, OpcuaDeviceBinding } from '../southbound/opcua/config.js';
 import { DEFAULT_TOPIC_PREFIX, DeviceId, GatewayId, GridId, Location, ComponentCode, TopicSafeId } from '@gridgate/contract';
 import { GridsConfig } from '../grids/config.js';
 import { ReportsConfig, defaultReportsConfig } from '../reports/config.js';
@@ -125,6 +126,7 @@ export const DeviceConfig = z
       })
       .strict()
       .optional(),
+    opcua: OpcuaDeviceBinding.optional(),
     location: Location.optional(),
     gridId: GridId.optional().describe('Explicit unit grid (override); default: looked up from location in the grid map, else gateway.gridId'),
     address: z.string().max(200).optional().describe('Street address, carried by case reports'),
@@ -185,6 +187,7 @@ export const GatewayConfig = z
     uplink: UplinkConfig,
     api: ApiConfig.default(ApiConfig.parse({})),
     lns: z.array(LnsConfig).default([]),
+    opcua: OpcuaConfig.default(OpcuaConfig.parse({})),
     devices: z.array(DeviceConfig).default([]),
     grids: GridsConfig.optional().describe('Unit-grid map: devices and camera zones get their grid ID from their location'),
     reports: ReportsConfig.default(defaultReportsConfig).describe('Case reports for the city case system'),

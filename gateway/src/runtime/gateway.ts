@@ -18,6 +18,8 @@ import { Pipeline } from '../ingest/pipeline.js';
 import type { RawUplink } from '../ingest/types.js';
 import { EmbeddedBroker } from '../southbound/broker/embedded-broker.js';
 import { LnsConnection } from '../southbound/lns/lns-connection.js';
+import { addEndpointDevices } from '../southbound/opcua/endpoint-device.js';
+import { OpcuaSouthbound } from '../southbound/opcua/southbound.js';
 import { openDatabase, type Db } from '../store/db.js';
 import { VisionService } from '../vision/service.js';
 import { statusBody } from '../uplink/messages.js';
@@ -67,6 +69,7 @@ export class Gateway {
   /** Detection for cameras (stalls, parking, dust); the camera stage takes its FrameConsumers from here. */
   readonly vision?: VisionService;
   readonly cameras: CameraStage;
+  readonly opcua?: OpcuaSouthbound;
   ports: { port?: number; tlsPort?: number; api?: number } = {};
   private api?: FastifyInstance;
   readonly startedAt = Date.now();
@@ -90,6 +93,7 @@ export class Gateway {
     const grids = opts.loaded.grids?.map;
     const resolveGrid: GridResolver | undefined = opts.resolveGrid ?? (grids && ((loc) => grids.lookup(loc)?.code));
     this.devices = buildDevices(config, opts.loaded.profiles, resolveGrid);
+    addEndpointDevices(this.devices, config);
     this.db = openDatabase(config.gateway.dataDir);
     this.rejects = new RejectCounter(log);
     this.alarmStore = new AlarmStore(this.db);
@@ -204,6 +208,11 @@ export class Gateway {
         }),
       );
     }
+    if (config.opcua.endpoints.length) {
+      const p = this.pipeline;
+      this.opcua = new OpcuaSouthbound({ config, configFile: opts.loaded.file, devices: this.devices, ingest: (raw) => this.ingest(raw, () => {}), reject: (id, r, d) => this.rejects.reject(id, r, d), setAvailability: (id, st, at, why) => p.setAvailability(id, st, at, why), heartbeat: (id, at) => p.heartbeat(id, at), log });
+      p.addListener(this.opcua.listener);
+    }
   }
 
   /** Southbound entry: processes one uplink and calls back once what it produced is durable. */
@@ -241,6 +250,7 @@ export class Gateway {
     await this.cameras.start();
     // Not awaited: loading the model takes seconds, and a detector that fails must not stop the gateway.
     void this.vision?.start();
+    await this.opcua?.start();
     this.timers.push(setInterval(() => this.tick(), TICK_MS));
     const statusEvery = this.opts.loaded.config.uplink.statusIntervalS * 1000;
     this.timers.push(setInterval(() => this.publishStatus(), statusEvery));
@@ -259,9 +269,10 @@ export class Gateway {
     }
   }
 
-  /** A LoRaWAN device's silence says nothing while every network server it could come through is down. */
+  /** A device's silence says nothing while every source it could come through (LNS, OPC-UA endpoint) is down. */
   private sourceDown(deviceId: string): boolean {
     const d = this.devices.byId.get(deviceId);
+    if (d && this.opcua?.holdOffline(d)) return true;
     if (!d?.config.lorawan || !this.lns.length) return false;
     const via = d.config.lorawan.lns;
     const candidates = this.lns.filter((l) => !via || l.id === via);
@@ -331,7 +342,10 @@ export class Gateway {
         ...(state.active!.value !== undefined && { value: state.active!.value }),
         flapping: state.flapping,
       })),
-      sources: this.lns.map((l) => ({ id: l.id, kind: 'lns', connected: l.connected })),
+      sources: [
+        ...this.lns.map((l) => ({ id: l.id, kind: 'lns', connected: l.connected })),
+        ...(this.opcua?.status() ?? []).map((e) => ({ id: e.id, kind: 'opcua', connected: e.state === 'up', ...(e.lastError && { lastError: e.lastError.message }) })),
+      ],
       cameras: this.cameras.snapshot(),
     };
   }
@@ -369,6 +383,7 @@ export class Gateway {
     await Promise.all(this.lns.map((l) => l.stop()));
     await this.vision?.stop();
     await this.cameras.stop();
+    await this.opcua?.stop();
     if (this.broker) await this.broker.close();
     this.persistAlarms(true);
     this.outbox.close();

@@ -15,7 +15,7 @@ export interface GatewaySnapshot {
   rejects: Partial<Record<RejectReason, number>>;
   devices: DeviceSnapshot[];
   alarms: ActiveAlarmSnapshot[];
-  sources: Array<{ id: string; kind: string; connected: boolean }>;
+  sources: Array<{ id: string; kind: string; connected: boolean; lastError?: string }>;
   cameras?: CameraSnapshot[];
 }
 
