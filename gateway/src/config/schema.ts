@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import { DEFAULT_TOPIC_PREFIX, DeviceId, GatewayId, GridId, Location, ComponentCode, TopicSafeId } from '@gridgate/contract';
+import { HistoryConfig } from '../history/config.js';
+import { OutboxConfig } from '../outbox/config.js';
+import { InfluxConfig } from '../sinks/influx/config.js';
 
 // The zod schema below is the config type, the JSON Schema (firmware-configs/gateway.schema.json) and the
 // reference docs (firmware-configs/CONFIG.md): `npm run export:config` regenerates both; a test checks they are current.
@@ -181,6 +184,9 @@ export const GatewayConfig = z
     api: ApiConfig.default(ApiConfig.parse({})),
     lns: z.array(LnsConfig).default([]),
     devices: z.array(DeviceConfig).default([]),
+    outbox: OutboxConfig.default(OutboxConfig.parse({})).describe('Store-and-forward to the central broker: durability, order, telemetry quota and time-to-live (docs/durability.md)'),
+    history: HistoryConfig.default(HistoryConfig.parse({})).describe('Local telemetry history for the console and field engineers (docs/history.md)'),
+    influx: InfluxConfig.optional().describe('Also write telemetry to InfluxDB (docs/history.md)'),
   })
   .strict()
   .superRefine((c, ctx) => {
