@@ -6,6 +6,7 @@ import { registerDecode } from './decode.js';
 import { registerDemo } from './demo.js';
 import { registerRun } from './run.js';
 import { registerSimulate } from './simulate.js';
+import { registerStatus } from './status.js';
 
 const program = new Command('gridgate')
   .description('GridGate: edge gateway for street-level city infrastructure')
@@ -16,6 +17,7 @@ registerRun(program);
 registerConfig(program);
 registerDecode(program);
 registerSimulate(program);
+registerStatus(program);
 registerDemo(program);
 
 program.parseAsync(process.argv).catch((e: Error) => {
