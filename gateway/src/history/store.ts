@@ -189,9 +189,9 @@ export class HistoryStore {
       } else {
         const sql =
           plan.source === 'raw'
-            ? 'SELECT (ts / ?) * ? AS b, avg(value) AS v, min(value) AS lo, max(value) AS hi, count(*) AS n FROM raw WHERE series = ? AND ts >= ? AND ts < ? GROUP BY b ORDER BY b'
-            : 'SELECT (ts / ?) * ? AS b, sum(sum) / sum(count) AS v, min(min) AS lo, max(max) AS hi, sum(count) AS n FROM minute WHERE series = ? AND ts >= ? AND ts < ? GROUP BY b ORDER BY b';
-        const r = this.db.prepare(sql).all(plan.stepMs, plan.stepMs, s.id, plan.from, plan.to) as Array<{ b: number; v: number; lo: number; hi: number; n: number }>;
+            ? 'SELECT ts - ts % ? AS b, avg(value) AS v, min(value) AS lo, max(value) AS hi, count(*) AS n FROM raw WHERE series = ? AND ts >= ? AND ts < ? GROUP BY b ORDER BY b'
+            : 'SELECT ts - ts % ? AS b, sum(sum) / sum(count) AS v, min(min) AS lo, max(max) AS hi, sum(count) AS n FROM minute WHERE series = ? AND ts >= ? AND ts < ? GROUP BY b ORDER BY b';
+        const r = this.db.prepare(sql).all(plan.stepMs, s.id, plan.from, plan.to) as Array<{ b: number; v: number; lo: number; hi: number; n: number }>;
         points = r.map((p) => ({ t: iso(p.b), v: p.v, min: p.lo, max: p.hi, n: p.n }));
       }
       out.metrics[s.metric] = { ...(s.unit && { unit: s.unit }), points };
