@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
 import type { Alarm, Telemetry, UplinkMessage } from '@gridgate/contract';
 import { generatePassword, hashPassword } from '../src/southbound/broker/credentials.js';
 import { Consumer } from './helpers/consumer.js';
+import { DevicePublisher } from './helpers/device-publisher.js';
 import { GatewayProcess, runCli } from './helpers/gateway-process.js';
 import { startMosquitto, type Mosquitto } from './helpers/mosquitto.js';
 import { freePort, sleep, waitFor } from './helpers/net.js';
@@ -20,41 +20,9 @@ const DEVICES = ['cover-1', 'cover-2', 'cover-3', 'cover-4'];
 const pw = { central: generatePassword(), consumer: generatePassword(), api: generatePassword(), device: generatePassword() };
 const env = { FAULT_CENTRAL_PW: pw.central, FAULT_API_TOKEN: pw.api };
 
-/** A device publishing numbered reports one after another, each awaited until the gateway acknowledged it. */
-class Device {
-  acked = 0;
-  private stopped = false;
-  private loop?: Promise<void>;
-  private client?: MqttClient;
-
-  constructor(
-    readonly id: string,
-    private readonly port: number,
-  ) {}
-
-  /** `inflight` > 1 pipelines publishes (mqtt.js keeps their order); `acked` is then the count acknowledged. */
-  start(everyMs: number, payload: (k: number) => Record<string, unknown>, inflight = 1): void {
-    const c = (this.client = mqtt.connect(`mqtt://127.0.0.1:${this.port}`, { clientId: this.id, username: this.id, password: pw.device, reconnectPeriod: 200, connectTimeout: 3000 }));
-    c.on('error', () => {}); // the gateway is killed under it: it reconnects
-    this.loop = (async () => {
-      const pending = new Set<Promise<unknown>>();
-      for (let k = 1; !this.stopped; k++) {
-        const p = c.publishAsync(`devices/${this.id}/up`, JSON.stringify(payload(k)), { qos: 1 }).then(() => {
-          this.acked++;
-          pending.delete(p);
-        });
-        pending.add(p);
-        if (pending.size >= inflight) await Promise.race(pending);
-        if (everyMs) await sleep(everyMs);
-      }
-      await Promise.all(pending);
-    })();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await Promise.race([this.loop, sleep(15_000)]);
-    this.client?.end(true);
+class Device extends DevicePublisher {
+  constructor(id: string, port: number) {
+    super(id, port, pw.device);
   }
 }
 
@@ -204,7 +172,7 @@ describe('durability faults (mosquitto, real gridgate processes, kill -9)', () =
     await gw.waitForLog('gateway started');
     const ds = DEVICES.slice(0, 3).map((id) => new Device(id, brokerPort));
     devices.push(...ds);
-    for (const d of ds) d.start(0, (k) => ({ water_level_m: k / 10_000, battery_pct: 90, temperature_c: 18, tilt_deg: 1, cover_open: k % 100 >= 50 }), 50);
+    for (const d of ds) d.start(0, (k) => ({ water_level_m: k / 10_000, battery_pct: 90, temperature_c: 18, tilt_deg: 1, cover_open: k % 100 >= 50 }), { inflight: 50 });
     await gw.waitForLog(/telemetry quota reached/, 60_000);
     // About 1.6 MB of telemetry into a 1 MB quota: within what thinning alone absorbs.
     await waitFor('past the quota', () => Math.min(...ds.map((d) => d.acked)) >= 800, 60_000);

@@ -70,14 +70,25 @@ export class InfluxSink {
     const delay = this.dest.pending.telemetry >= this.cfg.batchSize && this.attempt === 0 ? 0 : delayMs;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.running = this.cycle().finally(() => (this.running = undefined));
+      this.running = this.cycle().then(
+        (next) => {
+          this.running = undefined;
+          if (next !== undefined) this.schedule(next);
+        },
+        (e: Error) => {
+          this.running = undefined;
+          this.log.error({ err: e.message }, 'influx: sink cycle failed');
+          this.schedule(this.cfg.retry.maxMs);
+        },
+      );
     }, delay);
     this.timer.unref();
   }
 
-  private async cycle(): Promise<void> {
+  /** Writes one batch; returns when to run again (undefined: wait for new messages). */
+  private async cycle(): Promise<number | undefined> {
     const rows = this.dest.read('telemetry', this.dest.through.telemetry, this.cfg.batchSize);
-    if (!rows.length) return;
+    if (!rows.length) return undefined;
     const lines: string[] = [];
     for (const r of rows) {
       try {
@@ -116,7 +127,7 @@ export class InfluxSink {
         }
       }
     }
-    if (this.dest.pending.telemetry > 0) this.schedule(next);
+    return this.dest.pending.telemetry > 0 ? next : undefined;
   }
 
   private delivered(seq: number, count: number): void {
