@@ -6,13 +6,18 @@ const base = { id: MessageId, ts: IsoUtc, replyTo: z.string().optional().describ
 export const AlarmAckCommand = z
   .object({ ...base, command: z.literal('alarm.ack'), alarmId: z.string(), by: z.string().max(100), note: z.string().max(500).optional() })
   .strict();
+/** Case statuses the city case system reports back: 立案, 派遣, 处置完毕, 结案, 作废. */
+export const CaseStatus = z.enum(['registered', 'dispatched', 'handled', 'closed', 'rejected']);
+export type CaseStatus = z.infer<typeof CaseStatus>;
+
 export const CaseStatusCommand = z
   .object({
     ...base,
     command: z.literal('case.status'),
     reportId: z.string(),
-    caseId: z.string().optional(),
-    status: z.enum(['registered', 'dispatched', 'handled', 'closed', 'rejected']),
+    caseId: z.string().max(100).optional(),
+    status: CaseStatus.describe('handled (or closed) starts the gateway’s own verification: it answers with a verified or reopened report'),
+    at: IsoUtc.optional().describe('When the case system changed the status; default: when the gateway received the command'),
     note: z.string().max(500).optional(),
   })
   .strict();

@@ -8,7 +8,9 @@ export const Box = z
 
 export const Evidence = z
   .object({
-    kind: z.enum(['annotated', 'clean']).describe('annotated: boxes and zone drawn; clean: the frame as captured (privacy masks applied)'),
+    kind: z
+      .enum(['annotated', 'clean', 'readings'])
+      .describe('annotated: boxes and zone drawn; clean: the frame as captured (privacy masks applied); readings: a JSON record of the sensor samples or zone observations the gateway judged by'),
     ref: z.string().describe('Reference to fetch the file: gateway-relative path or URL'),
     sha256: z.string().regex(/^[0-9a-f]{64}$/),
     takenAt: IsoUtc,
@@ -36,6 +38,11 @@ export const VisionEvent = z
       .array(z.object({ trackId: z.number().int(), label: z.string(), score: z.number(), box: Box, stationaryS: z.number().nonnegative() }).strict())
       .max(200),
     measurements: z.record(z.string(), z.number()).optional().describe('e.g. haze index, PM10 of a bound dust monitor'),
+    relatedDevices: z
+      .array(TopicSafeId)
+      .max(20)
+      .optional()
+      .describe('Sensors whose readings were fused into this event (e.g. the dust monitor of the same site)'),
     evidence: z.array(Evidence).max(20),
     startedAt: IsoUtc,
     endedAt: IsoUtc.optional(),

@@ -70,6 +70,11 @@ export class AlarmEngine {
     return out;
   }
 
+  /** Phase of one rule's condition: normal, pending (tripped, not yet held for forS) or active. */
+  phase(deviceId: string, ruleId: string): 'normal' | 'pending' | 'active' {
+    return this.states.get(deviceId)?.get(ruleId)?.phase ?? 'normal';
+  }
+
   /** Acknowledges an active alarm by its id; undefined when no active, unacknowledged alarm has that id. */
   acknowledge(alarmId: string, by: string, at: number): Transition | undefined {
     const [deviceId, ruleId] = alarmId.split('/');

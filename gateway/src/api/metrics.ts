@@ -74,6 +74,38 @@ export function metricsRoutes(snapshot: () => GatewaySnapshot) {
       for (const d of fresh().devices) if (d.lastSeen) this.set({ device: d.id }, Date.parse(d.lastSeen) / 1000);
     },
   });
+  new Gauge({
+    name: 'gridgate_camera_online',
+    help: '1 while a camera delivers frames',
+    labelNames: ['camera'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of fresh().cameras ?? []) this.set({ camera: c.id }, c.online ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'gridgate_camera_frames_total',
+    help: 'Frames per camera: captured, and passed to detection by the motion gate (motion, periodic) or skipped while it was busy',
+    labelNames: ['camera', 'kind'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of fresh().cameras ?? []) {
+        for (const kind of ['frames', 'motion', 'periodic', 'skippedBusy'] as const) this.inc({ camera: c.id, kind: kind === 'frames' ? 'captured' : kind }, c.counters[kind]);
+      }
+    },
+  });
+  new Counter({
+    name: 'gridgate_camera_failures_total',
+    help: 'Failed connection attempts and stream restarts per camera',
+    labelNames: ['camera'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of fresh().cameras ?? []) this.inc({ camera: c.id }, c.counters.failures);
+    },
+  });
   return (app: FastifyInstance) => {
     app.get('/metrics', async (_req, reply) => {
       current = undefined;

@@ -11,16 +11,18 @@ import { GatewayHost } from '../runtime/host.js';
 import { generatePassword } from '../southbound/broker/credentials.js';
 import { createLogger } from '../util/log.js';
 import { uuidv7 } from '../util/uuidv7.js';
-import { gatewayVersion, firmwareConfigsDir } from './paths.js';
+import { gatewayVersion, firmwareConfigsDir, repoRoot } from './paths.js';
 import { simulatedDevices, simulatorFor } from './simulate.js';
 import type { FaultWindow } from '../sim/scenario.js';
 import { freePortOr } from '../demo/ports.js';
+import { startDemoBridge, type DemoBridge } from '../demo/bridge-process.js';
+import { DemoOperator } from '../demo/operator.js';
 
 /** The demo's story: what goes wrong when (seconds after start). Device ids are those of firmware-configs/demo.yaml. */
 export const DEMO_PLAN: FaultWindow[] = [
-  { deviceId: 'cover-001', fault: 'tilted', fromS: 14, toS: 26 },
-  { deviceId: 'hydrant-001', fault: 'hydrant-opened', fromS: 9, toS: 21 },
-  { deviceId: 'light-101', fault: 'lamp-failure', fromS: 11, toS: 23 },
+  { deviceId: 'cover-001', fault: 'tilted', fromS: 12, toS: 19 }, // after the 5 samples that teach its baseline
+  { deviceId: 'hydrant-001', fault: 'hydrant-opened', fromS: 6, toS: 15 },
+  { deviceId: 'light-101', fault: 'lamp-failure', fromS: 8, toS: 17 },
   { deviceId: 'hydrant-102', fault: 'silent', fromS: 4, toS: 40 },
 ];
 
@@ -32,18 +34,19 @@ interface DemoOpts {
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('run the whole path on this machine: simulated sensors → gateway → central broker, with alarms raised and cleared')
+    .description('run the whole path on this machine: simulated sensors → gateway → central broker → cloud bridge → case inbox, and the case verified back')
     .option('-d, --duration <s>', 'stop after this many seconds (default: run until Ctrl-C)')
     .option('-i, --interval <s>', 'seconds between reports of each simulated device', '2')
     .action(async (o: DemoOpts) => {
       const gatewayId = 'gw-demo-01';
       const prefix = 'gridgate/v1';
-      const pw = { gateway: generatePassword(), viewer: generatePassword(), lnsReader: generatePassword(), lnsWriter: generatePassword() };
+      const pw = { gateway: generatePassword(), viewer: generatePassword(), lnsReader: generatePassword(), lnsWriter: generatePassword(), bridge: generatePassword() };
       const central = new CentralBroker({
         [gatewayId]: { password: pw.gateway, publish: [`${prefix}/${gatewayId}/#`], subscribe: [`${prefix}/${gatewayId}/cmd`] },
         viewer: { password: pw.viewer, publish: [`${prefix}/+/cmd`], subscribe: [`${prefix}/#`] },
         'lns-reader': { password: pw.lnsReader, publish: [], subscribe: ['application/#'] },
         'lns-sim': { password: pw.lnsWriter, publish: ['application/#'], subscribe: [] },
+        bridge: { password: pw.bridge, publish: [`${prefix}/+/cmd`], subscribe: [`${prefix}/+/report`, `${prefix}/+/cmd/reply`] },
       });
       const centralPort = await central.listen(await freePortOr(Number(process.env.GRIDGATE_DEMO_CENTRAL_PORT ?? 18830)));
       const brokerPort = await freePortOr(Number(process.env.GRIDGATE_DEMO_BROKER_PORT ?? 18831));
@@ -63,37 +66,61 @@ export function registerDemo(program: Command): void {
         GRIDGATE_API_TOKEN: apiToken,
         GRIDGATE_DATA_DIR: dataDir,
       };
+      // The cloud bridge first, so its subscription is in place before the first report.
+      const out = (s: string) => process.stdout.write(s + '\n');
+      const bridgePort = await freePortOr(Number(process.env.GRIDGATE_DEMO_BRIDGE_PORT ?? 18090));
+      const bridgeToken = generatePassword();
+      let bridge: DemoBridge | undefined;
+      try {
+        bridge = await startDemoBridge({ repoRoot, dataDir, centralUrl, username: 'bridge', password: pw.bridge, apiPort: bridgePort, token: bridgeToken, onError: out });
+      } catch (e) {
+        out(`cloud bridge did not start: ${(e as Error).message}`);
+      }
+      const operator = bridge && new DemoOperator(bridge, out);
       const configFile = join(firmwareConfigsDir, 'demo.yaml');
       const log = createLogger(process.env.GRIDGATE_LOG_LEVEL ?? 'warn');
       const host = new GatewayHost(configFile, log, { version: gatewayVersion() }, env);
       const gw = await host.start();
       const topics = uplinkTopics(prefix, gatewayId);
 
-      const out = (s: string) => process.stdout.write(s + '\n');
       out('');
-      out('GridGate demo: simulated street sensors → gateway → central broker');
+      out('GridGate demo: simulated street sensors → gateway → central broker → cloud bridge → case inbox');
       out(`  central broker  ${centralUrl}   user viewer / password ${pw.viewer} (random, this run only)`);
       out(`  topics          ${prefix}/${gatewayId}/#  (telemetry, alarm, report, device/+/availability, status)`);
       out(`  watch it        mosquitto_sub -h 127.0.0.1 -p ${centralPort} -u viewer -P ${pw.viewer} -t '${prefix}/#' -v`);
       out(`  device broker   mqtt://127.0.0.1:${brokerPort}  (devices publish to devices/{id}/up)`);
       out(`  gateway API     curl -H 'Authorization: Bearer ${apiToken}' http://127.0.0.1:${apiPort}/api/v1/status   (metrics: /metrics, health: /healthz)`);
+      if (bridge) {
+        out(`  case inbox      http://127.0.0.1:${bridge.apiPort}/inbox   (browser: any user name, password ${bridgeToken})`);
+        out(`  bridge API      curl -H 'Authorization: Bearer ${bridgeToken}' http://127.0.0.1:${bridge.apiPort}/api/v1/stats`);
+      } else {
+        out('  case inbox      (cloud bridge not built: run npm run build to see cases end to end)');
+      }
       out(`  config          ${configFile}   state in ${dataDir}`);
-      out('  story           cover-001 tilts at ~14 s, hydrant-001 cap opened at ~9 s, light-101 lamp fails at ~11 s, hydrant-102 goes silent');
+      out('  story           hydrant-001 opened at ~6 s, light-101 lamp fails at ~8 s, cover-001 tilts at ~12 s, hydrant-102 goes silent;');
+      out('                  each alarm a crew must act on becomes a case report with its unit grid; the operator dispatches it and');
+      out('                  marks it handled; the gateway checks with the same sensor and reports it verified; the case closes (~40 s)');
       out('');
 
       const viewer = await mqtt.connectAsync(centralUrl, { username: 'viewer', password: pw.viewer, clientId: `demo-viewer-${process.pid}` });
       const lastTelemetry = new Map<string, number>();
       const acked = new Set<string>();
       await viewer.subscribeAsync(`${prefix}/#`, { qos: 1 });
-      viewer.on('message', (_topic, payload) => {
+      viewer.on('message', (topic, payload) => {
         let msg: UplinkMessage;
         try {
           msg = JSON.parse(payload.toString()) as UplinkMessage;
         } catch {
           return;
         }
+        if (topic === topics.cmd) {
+          const c = msg as unknown as { command?: string; status?: string; caseId?: string };
+          if (c.command === 'case.status') out(`${new Date().toTimeString().slice(0, 8)} CASE  ${(c.caseId ?? '').padEnd(10)} bridge → gateway: case.status ${c.status}`);
+          return;
+        }
         const line = feedLine(msg, lastTelemetry, Date.now());
         if (line) out(line);
+        if (msg.type === 'report' && msg.status === 'new') operator?.onNewReport(msg.reportId);
         // The operator at the centre acknowledges the tilted cover a few seconds after it is raised.
         if (msg.type === 'alarm' && msg.state === 'raised' && msg.deviceId === 'cover-001' && !acked.has(msg.alarmId)) {
           acked.add(msg.alarmId);
@@ -119,8 +146,10 @@ export function registerDemo(program: Command): void {
         if (stopping) return;
         stopping = true;
         await sim.stop();
+        operator?.stop();
         await viewer.endAsync();
         await host.stop();
+        await bridge?.stop();
         await central.close();
         out(`demo stopped: ${sim.published} device messages simulated`);
         process.exit(0);

@@ -32,6 +32,13 @@ export function registerRun(program: Command): void {
         if (stopping) return;
         stopping = true;
         log.info({ signal: sig }, 'stopping');
+        // A peer that never answers must not keep the process alive: what matters is already on disk.
+        const force = setTimeout(() => {
+          log.error('graceful stop took over 10 s; exiting anyway (the outbox keeps everything not yet sent)');
+          log.flush();
+          process.exit(1);
+        }, 10_000);
+        force.unref();
         await host.stop();
         log.flush();
         process.exit(0);

@@ -31,8 +31,7 @@ export function configReference(schema: Json, title: string, intro: string): str
       const req = new Set((n.required as string[] | undefined) ?? []);
       for (const [k, v] of Object.entries(n.properties as Record<string, Json>)) walk(v, path ? `${path}.${k}` : k, req.has(k));
     } else if (n.type === 'array' && n.items && unwrap(n.items as Json).type === 'object') {
-      walk({ ...(n.items as Json), description: undefined }, `${path}[]`, false);
-      rows.pop(); // the item row itself says nothing the array row did not
+      // The item row itself would say nothing the array row did not: list its fields only.
       const item = unwrap(n.items as Json);
       const req = new Set((item.required as string[] | undefined) ?? []);
       for (const [k, v] of Object.entries((item.properties ?? {}) as Record<string, Json>)) walk(v, `${path}[].${k}`, req.has(k));

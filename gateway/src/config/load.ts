@@ -1,13 +1,25 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { GatewayConfig } from './schema.js';
-import { SourceError, YamlSource, type SourceProblem } from './yaml-source.js';
+import { openYaml, SourceError, type SourceProblem, type YamlSource } from './yaml-source.js';
 import { loadProfiles, type LoadedProfile } from '../profiles/load.js';
+import { loadGridMap, type LoadedGridMap } from '../grids/load.js';
+import { gridCodeProblem } from '../grids/grid-code.js';
+import { loadCodeTables, type CodeTable } from '../reports/codes.js';
+import { loadCameraProfiles } from '../vision/rules/load.js';
+import type { CameraProfile } from '../vision/rules/profile.js';
+import { resolveCameraPaths } from '../cameras/paths.js';
 
 export interface LoadedConfig {
   file: string;
   config: GatewayConfig;
   profiles: Map<string, LoadedProfile>;
+  /** The unit-grid map, when the config names one. */
+  grids?: LoadedGridMap;
+  /** Case category names: the built-in table with the deployment's overrides. */
+  codes?: CodeTable;
+  /** Camera profiles (zone rules) when vision is configured. */
+  cameraProfiles?: Map<string, CameraProfile>;
 }
 
 /**
@@ -15,14 +27,7 @@ export interface LoadedConfig {
  * Throws SourceError listing every problem as `file:line: path: message`.
  */
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
-  let src: YamlSource;
-  try {
-    src = YamlSource.read(file);
-  } catch (e) {
-    throw new SourceError([{ file, line: 1, path: '', message: `cannot read: ${(e as Error).message}` }]);
-  }
-  const syntax = src.syntaxProblems();
-  if (syntax.length) throw new SourceError(syntax);
+  const src = openYaml(file);
   const problems: SourceProblem[] = src.substituteEnv(env);
   const { value, problems: schemaProblems } = src.validate(GatewayConfig);
   // A missing variable already explains why its field is empty: one problem per cause.
@@ -40,8 +45,51 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   }
   if (profiles.size) problems.push(...crossCheck(config, profiles, src));
   problems.push(...checkFiles(config, src));
+  let grids: LoadedGridMap | undefined;
+  if (config.grids && existsSync(config.grids.file)) {
+    try {
+      grids = loadGridMap(config.grids);
+      problems.push(...grids.problems.filter((p) => p.level === 'error').map(({ level: _l, ...p }) => p));
+      problems.push(...gridCheck(config, grids, src));
+    } catch (e) {
+      problems.push(src.problem(['grids', 'file'], (e as Error).message));
+    }
+  }
+  const codes = loadCodeTables(config.reports.codeTables.filter((f) => existsSync(f)));
+  problems.push(...codes.problems);
+  let cameraProfiles: Map<string, CameraProfile> | undefined;
+  if (config.vision?.enabled) {
+    try {
+      cameraProfiles = loadCameraProfiles(config.vision.profileDirs);
+      if (!cameraProfiles.has(config.vision.defaultProfile)) {
+        problems.push(src.problem(['vision', 'defaultProfile'], `no camera profile "${config.vision.defaultProfile}" in ${config.vision.profileDirs.join(', ')} (known: ${[...cameraProfiles.keys()].join(', ') || 'none'})`));
+      }
+    } catch (e) {
+      if (e instanceof SourceError) problems.push(...e.problems);
+      else throw e;
+    }
+  }
   if (problems.length) throw new SourceError(problems);
-  return { file, config, profiles };
+  return { file, config, profiles, ...(grids && { grids }), codes: codes.table, ...(cameraProfiles && { cameraProfiles }) };
+}
+
+/** Grids named in the config must exist in the map; a device must land in a grid (or have a fallback). */
+function gridCheck(c: GatewayConfig, g: LoadedGridMap, src: YamlSource): SourceProblem[] {
+  const out: SourceProblem[] = [];
+  const known = (path: (string | number)[], code: string) => {
+    const why = gridCodeProblem(code, g.map.codeLength);
+    if (why) out.push(src.problem(path, why));
+    else if (!g.map.has(code)) out.push(src.problem(path, `grid ${code} is not in the grid map ${g.file}`));
+  };
+  if (c.gateway.gridId) known(['gateway', 'gridId'], c.gateway.gridId);
+  c.devices.forEach((d, i) => {
+    if (d.gridId) return known(['devices', i, 'gridId'], d.gridId);
+    const loc = d.location ?? c.gateway.location;
+    if (loc && !g.map.lookup(loc) && !c.gateway.gridId) {
+      out.push(src.problem(['devices', i, d.location ? 'location' : 'id'], `location ${loc.lat}, ${loc.lon} is outside every grid of ${g.file}, and neither devices[${i}].gridId nor gateway.gridId is set`));
+    }
+  });
+  return out;
 }
 
 function abs(base: string, p: string): string {
@@ -59,6 +107,16 @@ function resolvePaths(c: GatewayConfig, base: string): GatewayConfig {
     uplink: { ...c.uplink, tls: tls(c.uplink.tls) },
     api: { ...c.api, ...(c.api.tls && { tls: { cert: abs(base, c.api.tls.cert), key: abs(base, c.api.tls.key) } }) },
     lns: c.lns.map((l) => ({ ...l, tls: tls(l.tls) })),
+    ...(c.grids && { grids: { ...c.grids, file: abs(base, c.grids.file) } }),
+    reports: { ...c.reports, codeTables: c.reports.codeTables.map((f) => abs(base, f)) },
+    ...(c.vision && {
+      vision: {
+        ...c.vision,
+        profileDirs: c.vision.profileDirs.map((d) => abs(base, d)),
+        detector: { ...c.vision.detector, ...(c.vision.detector.model && { model: { ...c.vision.detector.model, path: abs(base, c.vision.detector.model.path) } }) },
+      },
+    }),
+    ...resolveCameraPaths(c, base),
   };
 }
 
@@ -93,5 +151,9 @@ function checkFiles(c: GatewayConfig, src: YamlSource): SourceProblem[] {
   if (c.broker.tls) for (const k of ['cert', 'key', 'ca'] as const) check(['broker', 'tls', k], c.broker.tls[k]);
   for (const k of ['cert', 'key', 'ca'] as const) check(['uplink', 'tls', k], c.uplink.tls?.[k]);
   for (const k of ['cert', 'key'] as const) check(['api', 'tls', k], c.api.tls?.[k]);
+  check(['grids', 'file'], c.grids?.file);
+  c.reports.codeTables.forEach((f, i) => check(['reports', 'codeTables', i], f));
+  check(['vision', 'detector', 'model', 'path'], c.vision?.detector.model?.path);
+  c.cameras.forEach((cam, i) => cam.source.kind === 'file' && check(['cameras', i, 'source', 'path'], cam.source.path));
   return out;
 }

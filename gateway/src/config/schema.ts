@@ -1,8 +1,12 @@
 import { z } from 'zod';
+import { VisionConfig } from '../vision/config.js';
 import { DEFAULT_TOPIC_PREFIX, DeviceId, GatewayId, GridId, Location, ComponentCode, TopicSafeId } from '@gridgate/contract';
 import { HistoryConfig } from '../history/config.js';
 import { OutboxConfig } from '../outbox/config.js';
 import { InfluxConfig } from '../sinks/influx/config.js';
+import { GridsConfig } from '../grids/config.js';
+import { ReportsConfig, defaultReportsConfig } from '../reports/config.js';
+import { CameraConfig, checkCameras, VideoConfig } from '../cameras/config.js';
 
 // The zod schema below is the config type, the JSON Schema (firmware-configs/gateway.schema.json) and the
 // reference docs (firmware-configs/CONFIG.md): `npm run export:config` regenerates both; a test checks they are current.
@@ -125,8 +129,9 @@ export const DeviceConfig = z
       .strict()
       .optional(),
     location: Location.optional(),
-    gridId: GridId.optional().describe('Explicit unit grid; default: looked up from location, else gateway.gridId'),
-    address: z.string().max(200).optional(),
+    gridId: GridId.optional().describe('Explicit unit grid (override); default: looked up from location in the grid map, else gateway.gridId'),
+    address: z.string().max(200).optional().describe('Street address, carried by case reports'),
+    site: z.string().optional().describe('Site that binds this device to camera zones of the same site (e.g. a dust monitor to a construction-site zone); default gateway.site'),
     assetId: z.string().regex(/^\d{16}$/, 'a component ID has 16 digits').optional(),
     componentCode: ComponentCode.optional().describe("Overrides the profile's component class (e.g. 0103 for a rain-water cover)"),
     params: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])).default({}).describe("Overrides the profile's params"),
@@ -187,9 +192,15 @@ export const GatewayConfig = z
     outbox: OutboxConfig.default(OutboxConfig.parse({})).describe('Store-and-forward to the central broker: durability, order, telemetry quota and time-to-live (docs/durability.md)'),
     history: HistoryConfig.default(HistoryConfig.parse({})).describe('Local telemetry history for the console and field engineers (docs/history.md)'),
     influx: InfluxConfig.optional().describe('Also write telemetry to InfluxDB (docs/history.md)'),
+    grids: GridsConfig.optional().describe('Unit-grid map: devices and camera zones get their grid ID from their location'),
+    reports: ReportsConfig.default(defaultReportsConfig).describe('Case reports for the city case system'),
+    vision: VisionConfig.optional().describe('On-device detection (stalls, parking, dust) for the cameras of this gateway'),
+    cameras: z.array(CameraConfig).default([]),
+    video: VideoConfig.default(VideoConfig.parse({})),
   })
   .strict()
   .superRefine((c, ctx) => {
+    for (const issue of checkCameras(c)) ctx.addIssue({ code: 'custom', ...issue });
     const seen = new Map<string, number>();
     const euis = new Map<string, number>();
     c.devices.forEach((d, i) => {

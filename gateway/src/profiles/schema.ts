@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ComponentCode, Severity } from '@gridgate/contract';
+import { ComponentCode, EventCode, Severity } from '@gridgate/contract';
 
 const Name = z.string().regex(/^[a-z][a-z0-9_]*$/, 'use snake_case: lower-case letters, digits and "_"');
 const Text = z.object({ zh: z.string().min(1), en: z.string().min(1) }).strict().describe('Text in Chinese and English');
@@ -21,7 +21,11 @@ const ruleBase = {
     .optional()
     .describe('Evaluate only while this metric has this value (e.g. lamp power only while the relay is on)'),
   forS: z.number().nonnegative().default(0).describe('The condition must hold this long before the alarm is raised'),
-  clearForS: z.number().nonnegative().default(0).describe('The normal condition must hold this long before it clears'),
+  clearForS: z.number().nonnegative().default(0).describe('The normal condition must hold this long before it clears (also the window a handled case is verified over)'),
+  report: z
+    .union([z.boolean(), z.object({ event: EventCode }).strict()])
+    .optional()
+    .describe('Case report for this alarm: false never, true always (as the device’s component class), {event: "0302"} as that event type. Default: by the gateway’s reports.severities, never for offline'),
   flapping: z
     .object({
       maxRaises: z.number().int().min(2).default(4),

@@ -9,6 +9,11 @@ import { AlarmEngine } from '../alarms/alarm-engine.js';
 import { AlarmStore } from '../alarms/store.js';
 import type { Codec } from '../codecs/codec.js';
 import { builtinCodecs } from '../codecs/index.js';
+import type { CameraInfo } from '../cameras/camera.js';
+import { cameraRoutes } from '../cameras/routes.js';
+import type { EvidenceStore } from '../cameras/evidence.js';
+import { CameraStage } from '../cameras/stage.js';
+import type { FrameConsumer } from '../cameras/types.js';
 import type { LoadedConfig } from '../config/load.js';
 import { Pipeline } from '../ingest/pipeline.js';
 import type { RawUplink } from '../ingest/types.js';
@@ -22,12 +27,18 @@ import { SeqFloor } from '../outbox/seq-floor.js';
 import { InfluxSink } from '../sinks/influx/influx-sink.js';
 import { openDatabase, type Db } from '../store/db.js';
 import { salvageDatabase } from '../store/salvage.js';
+import { VisionService } from '../vision/service.js';
 import { statusBody } from '../uplink/messages.js';
 import { MqttUplink, redactUrl } from '../uplink/mqtt-uplink.js';
 import { Stamper } from '../uplink/stamper.js';
 import { CommandRouter } from './commands.js';
 import { buildDevices, type DeviceRegistry, type GridResolver } from './devices.js';
 import { RejectCounter } from './rejects.js';
+import { EvidenceWriter } from '../reports/evidence.js';
+import { ReportManager } from '../reports/manager.js';
+import { reportsRoutes } from '../reports/routes.js';
+import { ReportStore } from '../reports/store.js';
+import { loadCodeTables } from '../reports/codes.js';
 import type { GatewaySnapshot } from './snapshot.js';
 
 export interface GatewayOptions {
@@ -40,6 +51,8 @@ export interface GatewayOptions {
   routes?: ApiRoutes[];
   /** Called when the central side asks for a config reload: validates, then the host swaps the gateway. */
   onReloadRequest?: () => { ok: boolean; problems?: string };
+  /** The detection stage's consumer of a camera's gated frames (none: frames are captured and gated only). */
+  frameConsumer?: (camera: CameraInfo, ctx: { evidence: EvidenceStore }) => FrameConsumer;
 }
 
 const TICK_MS = 1000;
@@ -59,6 +72,11 @@ export class Gateway {
   readonly rejects: RejectCounter;
   readonly broker?: EmbeddedBroker;
   readonly lns: LnsConnection[] = [];
+  readonly reports?: ReportManager;
+  private readonly reportStore?: ReportStore;
+  /** Detection for cameras (stalls, parking, dust); the camera stage takes its FrameConsumers from here. */
+  readonly vision?: VisionService;
+  readonly cameras: CameraStage;
   ports: { port?: number; tlsPort?: number; api?: number } = {};
   private api?: FastifyInstance;
   readonly startedAt = Date.now();
@@ -81,10 +99,12 @@ export class Gateway {
   constructor(private readonly opts: GatewayOptions) {
     const { config } = opts.loaded;
     const log = opts.log;
-    this.devices = buildDevices(config, opts.loaded.profiles, opts.resolveGrid);
+    const grids = opts.loaded.grids?.map;
+    const resolveGrid: GridResolver | undefined = opts.resolveGrid ?? (grids && ((loc) => grids.lookup(loc)?.code));
+    this.devices = buildDevices(config, opts.loaded.profiles, resolveGrid);
     const dataDir = config.gateway.dataDir;
     const salvage = (db: Db, r: { movedTo: string }) => salvageDatabase(r.movedTo, db, log);
-    // One database for alarm state and the outbox: report state commits with the message announcing it.
+    // One database for alarm state, report state and the outbox: report state commits with the message announcing it.
     this.db = openDatabase(dataDir, { synchronous: config.outbox.synchronous, log, onDamaged: salvage });
     this.rejects = new RejectCounter(log);
     this.alarmStore = new AlarmStore(this.db);
@@ -121,6 +141,57 @@ export class Gateway {
       const history = (this.history = new HistoryStore(this.historyDb, config.history, log));
       this.pipeline.addListener({ telemetry: (d, u) => history.add(d.id, u.observedAt, u.metrics) });
     }
+    if (config.reports.enabled) {
+      this.reportStore = new ReportStore(this.db);
+      this.reports = new ReportManager({
+        cfg: config.reports,
+        store: this.reportStore,
+        sink: this.outbox,
+        stamper: this.stamper,
+        topic: topics.report,
+        codes: opts.loaded.codes ?? loadCodeTables([]).table,
+        ...(grids && { grids }),
+        gridCodeLength: config.grids?.codeLength ?? 14,
+        devices: this.devices,
+        phaseOf: (d, r) => this.engine.phase(d, r),
+        evidence: new EvidenceWriter(config.gateway.dataDir),
+        timezone: config.gateway.timezone,
+        log,
+      });
+      this.pipeline.addListener(this.reports);
+      const reports = this.reports;
+      this.commands.register('case.status', (cmd) => reports.caseStatus(cmd));
+    }
+    if (config.vision?.enabled) {
+      this.vision = new VisionService({
+        config: config.vision,
+        profiles: opts.loaded.cameraProfiles ?? new Map(),
+        publish: (body, at) => this.pipeline.publishVisionEvent(body, at),
+        log,
+        timezone: config.gateway.timezone,
+        ...(config.gateway.site && { site: config.gateway.site }),
+      });
+      this.pipeline.addListener(this.vision.sensors);
+    }
+    const vision = this.vision;
+    this.cameras = new CameraStage({
+      gateway: config.gateway,
+      cameras: config.cameras,
+      video: config.video,
+      setAvailability: (id, state, at, reason) => this.pipeline.setAvailability(id, state, at, reason),
+      ...(resolveGrid && { resolveGrid }),
+      // Detection takes the gated frames of every camera and saves its evidence in the camera stage's store.
+      ...((opts.frameConsumer || vision) && {
+        consumerFor:
+          opts.frameConsumer ??
+          ((info, { evidence }) => {
+            vision!.evidence ??= evidence;
+            return vision!.forCamera({ id: info.id, gridId: info.gridId, location: info.location, zones: info.zones });
+          }),
+      }),
+      log,
+    });
+    this.commands.register('snapshot.request', (cmd) => this.cameras.snapshotRequest(cmd.cameraId));
     this.commands.register('alarm.ack', (cmd) => {
       const t = this.engine.acknowledge(cmd.alarmId, cmd.by, Date.now());
       if (!t) throw new Error(`no active, unacknowledged alarm with id ${cmd.alarmId}`);
@@ -148,7 +219,15 @@ export class Gateway {
       });
     }
     for (const l of config.lns) {
-      this.lns.push(new LnsConnection(l, { devices: this.devices, accept: (raw, done) => this.ingest(raw, done), reject: (id, r, d) => this.rejects.reject(id, r, d), log }));
+      this.lns.push(
+        new LnsConnection(l, {
+          devices: this.devices,
+          accept: (raw, done) => this.ingest(raw, done),
+          reject: (id, r, d) => this.rejects.reject(id, r, d),
+          availability: (id, state, reason) => this.pipeline.setAvailability(id, state, Date.now(), reason),
+          log,
+        }),
+      );
     }
   }
 
@@ -180,12 +259,17 @@ export class Gateway {
         }
         return !!t;
       };
-      this.api = createApiServer(apiCfg, this.opts.log, [statusRoutes({ snapshot: () => this.snapshot(), acknowledge: ack }), metricsRoutes(() => this.snapshot()), ...this.historyRoutes(), ...(this.opts.routes ?? [])]);
+      const c = this.opts.loaded.config;
+      const reportApi = this.reports && this.reportStore ? [reportsRoutes({ manager: this.reports, dataDir: c.gateway.dataDir, timezone: c.gateway.timezone, recent: (n) => this.reportStore!.recent(n) })] : [];
+      this.api = createApiServer(apiCfg, this.opts.log, [statusRoutes({ snapshot: () => this.snapshot(), acknowledge: ack }), metricsRoutes(() => this.snapshot()), ...reportApi, ...this.historyRoutes(), cameraRoutes(() => this.cameras), ...(this.opts.routes ?? [])]);
       await this.api.listen({ port: apiCfg.port, host: apiCfg.host });
       const a = this.api.server.address();
       this.ports.api = typeof a === 'object' && a ? a.port : apiCfg.port;
     }
     for (const l of this.lns) l.start();
+    await this.cameras.start();
+    // Not awaited: loading the model takes seconds, and a detector that fails must not stop the gateway.
+    void this.vision?.start();
     this.timers.push(setInterval(() => this.tick(), TICK_MS));
     const statusEvery = this.opts.loaded.config.uplink.statusIntervalS * 1000;
     this.timers.push(setInterval(() => this.publishStatus(), statusEvery));
@@ -206,6 +290,7 @@ export class Gateway {
       const slow = ++this.ticks % SEEN_FLUSH_EVERY === 0;
       this.persistAlarms(slow);
       if (slow) this.seqFloor.write(this.outbox.committedSeq);
+      this.reports?.tick();
     } catch (e) {
       this.opts.log.error({ err: (e as Error).stack }, 'alarm tick failed');
     }
@@ -239,6 +324,9 @@ export class Gateway {
       expired: o.expired,
       dropped: o.dropped,
       devices: this.devices.byId.size,
+      ...(this.reports && { reportsOpen: this.reports.openReports().length, reportsPublished: this.reports.counters.published, reportsRefused: this.reports.counters.rejected }),
+      cameras: this.cameras.infos.size,
+      camerasOnline: [...this.cameras.cameras.values()].filter((c) => c.isOnline).length,
       ...Object.fromEntries(Object.entries(this.rejects.byReason()).map(([r, n]) => [`rejected.${r}`, n ?? 0])),
     };
   }
@@ -287,6 +375,7 @@ export class Gateway {
         flapping: state.flapping,
       })),
       sources: this.lns.map((l) => ({ id: l.id, kind: 'lns', connected: l.connected })),
+      cameras: this.cameras.snapshot(),
     };
   }
 
@@ -321,6 +410,8 @@ export class Gateway {
     for (const t of this.timers) clearInterval(t);
     await this.api?.close();
     await Promise.all(this.lns.map((l) => l.stop()));
+    await this.vision?.stop();
+    await this.cameras.stop();
     if (this.broker) await this.broker.close();
     this.persistAlarms(true);
     this.delivery.stop();

@@ -4,6 +4,7 @@ import type { HistoryStats } from '../history/store.js';
 import type { DeliveryStats } from '../outbox/mqtt-delivery.js';
 import type { OutboxStats } from '../outbox/outbox.js';
 import type { InfluxSinkStats } from '../sinks/influx/influx-sink.js';
+import type { CameraSnapshot } from '../cameras/camera.js';
 
 /** What the gateway looks like right now: for the status API, `gridgate status`, metrics and the console. */
 export interface GatewaySnapshot {
@@ -21,6 +22,7 @@ export interface GatewaySnapshot {
   devices: DeviceSnapshot[];
   alarms: ActiveAlarmSnapshot[];
   sources: Array<{ id: string; kind: string; connected: boolean }>;
+  cameras?: CameraSnapshot[];
 }
 
 export interface DeviceSnapshot {

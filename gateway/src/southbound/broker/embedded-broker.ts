@@ -36,6 +36,7 @@ const AUTH_CACHE_MAX = 10_000;
 export class EmbeddedBroker {
   readonly aedes: Aedes;
   private servers: Server[] = [];
+  private readonly sockets = new Set<Socket | Duplex>();
   /** deviceId → password already verified against its hash; reconnect storms must not cost a scrypt each. */
   private verified = new Map<string, string>();
   private readonly now: () => number;
@@ -130,6 +131,8 @@ export class EmbeddedBroker {
     const out: { port?: number; tlsPort?: number } = {};
     await this.aedes.listen(); // aedes 1.x sets up its persistence here
     const handle = (socket: Socket | Duplex) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
       const guard = new PacketSizeGuard(this.cfg.maxPacketBytes, (n) => {
         this.deps.log.warn({ remote: (socket as Socket).remoteAddress, bytes: n, limit: this.cfg.maxPacketBytes }, 'embedded broker: packet too large, connection closed');
       });
@@ -157,8 +160,12 @@ export class EmbeddedBroker {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.servers.map((s) => new Promise<void>((res) => s.close(() => res()))));
+    // Stop accepting first, then let aedes disconnect its clients: a server's close callback waits for
+    // every open connection, so waiting on it before the clients are gone would never return.
+    const closed = this.servers.map((s) => new Promise<void>((res) => s.close(() => res())));
     await new Promise<void>((res) => this.aedes.close(() => res()));
+    for (const sock of this.sockets) sock.destroy();
+    await Promise.all(closed);
   }
 }
 

@@ -12,6 +12,8 @@ export interface LnsDeps {
   devices: DeviceRegistry;
   accept(raw: RawUplink, done: (err?: Error) => void): void;
   reject(deviceId: string, reason: RejectReason, detail: string): void;
+  /** Retained availability of the connection itself (its devices' silence is explained by it). */
+  availability?(id: string, state: 'online' | 'offline', reason?: string): void;
   log: Logger;
 }
 
@@ -30,6 +32,20 @@ export class LnsConnection {
 
   get id(): string {
     return this.cfg.id;
+  }
+
+  private available?: boolean;
+
+  /** Publishes a change of the connection's availability (once per change, not per retry). */
+  private setAvailable(up: boolean): void {
+    if (this.available === up) return;
+    this.available = up;
+    this.deps.availability?.(this.availabilityId, up ? 'online' : 'offline', up ? undefined : 'network-server broker unreachable');
+  }
+
+  /** The id its availability is published under: `lns-{id}`. */
+  get availabilityId(): string {
+    return `lns-${this.cfg.id}`;
   }
 
   get connected(): boolean {
@@ -57,12 +73,17 @@ export class LnsConnection {
     };
     c.on('connect', () => {
       this.deps.log.info({ lns: this.cfg.id, url: redactUrl(this.cfg.url) }, 'LNS connected');
+      this.setAvailable(true);
       c.subscribe(topics, { qos: 1 }, (err) => {
         if (err) this.deps.log.error({ lns: this.cfg.id, err: err.message }, 'LNS subscribe failed');
+        else this.deps.log.info({ lns: this.cfg.id, topics }, 'LNS subscribed');
       });
     });
     c.on('error', (err) => this.deps.log.warn({ lns: this.cfg.id, err: err.message }, 'LNS connection error'));
-    c.on('offline', () => this.deps.log.warn({ lns: this.cfg.id }, 'LNS connection lost; retrying'));
+    c.on('offline', () => {
+      this.deps.log.warn({ lns: this.cfg.id }, 'LNS connection lost; retrying');
+      this.setAvailable(false);
+    });
   }
 
   /** Parses one LNS message; undefined (counted and logged) when it is not an uplink we can use. */

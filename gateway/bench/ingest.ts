@@ -1,0 +1,168 @@
+// npm run bench:ingest — the full ingest path against plain mosquitto-to-mosquitto forwarding, in one run.
+//   reference: devices → mosquitto A --bridge--> central mosquitto → consumer   (no processing at all)
+//   gridgate:  devices → gateway (embedded broker → decode → rules → SQLite outbox → MQTT) → central mosquitto → consumer
+// Prints msgs/s (median of 3), p50/p99 latency at a paced 2,000 msg/s with 1,000 devices, peak RSS, and ratios.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import mqtt from 'mqtt';
+import { startMosquitto, type Mosquitto } from '../test/helpers/mosquitto.js';
+import { freePort, waitFor } from '../test/helpers/net.js';
+import { GatewayProcess } from '../test/helpers/gateway-process.js';
+import { repoRoot } from '../test/helpers/shared.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const THROUGHPUT_MSGS = Number(process.env.BENCH_MSGS ?? 30_000);
+const PACED_RATE = 2000;
+const PACED_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const PACED_DEVICES = 1000;
+
+interface RunResult {
+  received: number;
+  msgsPerS: number;
+  p50: number;
+  p99: number;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+
+const progress = (s: string) => process.stderr.write(`[bench] ${s}\n`);
+
+async function drive(opts: { url: string; secret?: string; idPrefix: string; devices: number; rate: number; count: number }, consumerUrl: string, filter: string, sentMs: (payload: Buffer) => number): Promise<RunResult> {
+  const consumer = await mqtt.connectAsync(consumerUrl, { clientId: `bench-consumer-${process.pid}-${Math.random()}`, clean: true });
+  const lat: number[] = [];
+  let first = 0;
+  let last = 0;
+  consumer.on('message', (_t, payload) => {
+    const now = Date.now();
+    if (!first) first = now;
+    last = now;
+    lat.push(now - sentMs(payload));
+  });
+  await consumer.subscribeAsync(filter, { qos: 1 });
+  const pub: ChildProcess = spawn(process.execPath, [join(here, 'publisher.js'), JSON.stringify(opts)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise((r) => pub.once('exit', r)); // it may exit before the consumer has everything
+  const lines: string[] = [];
+  pub.stdout!.on('data', (d: Buffer) => lines.push(...d.toString().trim().split('\n')));
+  await waitFor('publisher connected', () => lines.some((l) => l.includes('connected')), 120_000);
+  pub.stdin!.write('go\n');
+  const dbg = process.env.BENCH_DEBUG ? setInterval(() => progress(`received ${lat.length}, publisher: ${lines.join(' | ')}`), 2000) : undefined;
+  progress(`${opts.idPrefix}: ${opts.devices} devices sending ${opts.count} messages${opts.rate ? ` at ${opts.rate}/s` : ''}`);
+  await waitFor(`consumer received ${opts.count} (has ${lat.length})`, () => lat.length >= opts.count, Number(process.env.BENCH_WAIT_MS ?? 180_000), 20);
+  clearInterval(dbg);
+  await exited;
+  await consumer.endAsync();
+  return { received: lat.length, msgsPerS: lat.length / Math.max(0.001, (last - first) / 1000), p50: pct(lat, 50), p99: pct(lat, 99) };
+}
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+async function main(): Promise<void> {
+  const central = await startMosquitto();
+  const results: Record<string, unknown> = {};
+  let edge: Mosquitto | undefined;
+  let gw: GatewayProcess | undefined;
+  try {
+    const only = process.env.BENCH_ONLY;
+    // Reference: a second mosquitto bridging devices/# to the central one.
+    edge = await startMosquitto({ extra: `connection ref\naddress 127.0.0.1:${central.port}\ntopic devices/# out 1\ncleansession true\nmax_inflight_messages 1000` });
+    const refSent = (p: Buffer) => (JSON.parse(p.toString()) as { sent_ms: number }).sent_ms;
+    if (only !== 'gridgate') await drive({ url: edge.url, idPrefix: 'warm-', devices: 10, rate: 0, count: 2000 }, central.url, 'devices/#', refSent);
+    const ref: RunResult[] = [];
+    for (let i = 0; i < (only === 'gridgate' ? 0 : 3); i++) ref.push(await drive({ url: edge.url, idPrefix: `ref${i}-`, devices: 100, rate: 0, count: THROUGHPUT_MSGS }, central.url, 'devices/#', refSent));
+    const refPaced = only === 'gridgate' ? { received: 0, msgsPerS: 1, p50: 0, p99: 0 } : await drive({ url: edge.url, idPrefix: 'refp-', devices: PACED_DEVICES, rate: PACED_RATE, count: PACED_RATE * PACED_SECONDS }, central.url, 'devices/#', refSent);
+    await edge.stop();
+
+    // GridGate: a bench profile with the send time as a metric, so latency is measured end to end.
+    const dir = mkdtempSync(join(tmpdir(), 'gg-bench-'));
+    mkdirSync(join(dir, 'profiles'));
+    writeFileSync(
+      join(dir, 'profiles', 'bench.yaml'),
+      `id: bench-json
+vendor: GridGate
+model: bench
+assetType: other
+componentCode: "0101"
+transport: mqtt-json
+reportingIntervalS: 600
+metrics:
+  - { name: seq, source: seq }
+  - { name: sent_ms, source: sent_ms }
+alarms:
+  - { id: high, kind: threshold, metric: seq, above: 1e12, title: { zh: 测试, en: test } }
+  - { id: offline, kind: offline, title: { zh: 离线, en: offline } }
+`,
+    );
+    const secret = randomBytes(24).toString('base64url');
+    const brokerPort = await freePort();
+    const devices = Array.from({ length: PACED_DEVICES }, (_, i) => `  - { id: d${i}, profile: bench-json }`).join('\n');
+    writeFileSync(
+      join(dir, 'gw.yaml'),
+      `gateway: { id: gw-bench, gridId: "31011500301201", location: { lat: 31.2, lon: 121.5 }, dataDir: ./state }
+log: { level: warn }
+profiles: { dirs: [./profiles] }
+broker: { port: ${brokerPort}, deviceKeySecret: "\${BENCH_SECRET}", rateLimit: { perSecond: 1000, burst: 1000 } }
+uplink: { url: "${central.url}" }
+api: { enabled: false }
+devices:
+${devices}
+`,
+    );
+    gw = new GatewayProcess(['run', '--config', join(dir, 'gw.yaml')], { BENCH_SECRET: secret }).start();
+    await waitFor('gateway up', () => gw!.proc.pid && rssMb(gw!.proc.pid) > 0 && gw!.stderrText.length >= 0, 10_000);
+    const url = `mqtt://127.0.0.1:${brokerPort}`;
+    await waitFor('embedded broker', async () => {
+      try {
+        const c = await mqtt.connectAsync(url, { username: 'd0', password: (await import('../src/southbound/broker/credentials.js')).derivedPassword(secret, 'd0'), reconnectPeriod: 0 });
+        await c.endAsync();
+        return true;
+      } catch {
+        return false;
+      }
+    }, 30_000, 200);
+    const ggSent = (p: Buffer) => (JSON.parse(p.toString()) as { metrics: { sent_ms: { value: number } } }).metrics.sent_ms.value;
+    const filter = 'gridgate/v1/gw-bench/telemetry/#';
+    await drive({ url, secret, idPrefix: 'd', devices: 10, rate: 0, count: 2000 }, central.url, filter, ggSent).catch((e: Error) => {
+      throw new Error(`${e.message}\ngateway log:\n${gw!.stderrText.slice(-3000)}`);
+    });
+    const idleRss = rssMb(gw.proc.pid!);
+    const gg: RunResult[] = [];
+    for (let i = 0; i < 3; i++) gg.push(await drive({ url, secret, idPrefix: 'd', devices: 100, rate: 0, count: THROUGHPUT_MSGS }, central.url, filter, ggSent));
+    let peak = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssMb(gw!.proc.pid!))), 200);
+    const ggPaced = await drive({ url, secret, idPrefix: 'd', devices: PACED_DEVICES, rate: PACED_RATE, count: PACED_RATE * PACED_SECONDS }, central.url, filter, ggSent);
+    clearInterval(sampler);
+
+    const refRate = median(ref.map((r) => r.msgsPerS));
+    const ggRate = median(gg.map((r) => r.msgsPerS));
+    Object.assign(results, {
+      reference: { msgsPerS: Math.round(refRate), runs: ref.map((r) => Math.round(r.msgsPerS)), pacedP50ms: refPaced.p50, pacedP99ms: refPaced.p99 },
+      gridgate: { msgsPerS: Math.round(ggRate), runs: gg.map((r) => Math.round(r.msgsPerS)), pacedP50ms: ggPaced.p50, pacedP99ms: ggPaced.p99, idleRssMb: Math.round(idleRss), peakRssMbWith1000Devices: Math.round(peak) },
+      throughputRatio: Number((ggRate / refRate).toFixed(2)),
+    });
+    const line = (k: string, v: string) => console.log(`${k.padEnd(44)} ${v}`);
+    console.log('\nGridGate ingest benchmark (this machine; medians of 3 throughput runs)');
+    line('reference (mosquitto → bridge → mosquitto)', `${Math.round(refRate)} msg/s   p50 ${refPaced.p50} ms  p99 ${refPaced.p99} ms at ${PACED_RATE} msg/s`);
+    line('gridgate (full path, QoS 1, SQLite outbox)', `${Math.round(ggRate)} msg/s   p50 ${ggPaced.p50} ms  p99 ${ggPaced.p99} ms at ${PACED_RATE} msg/s`);
+    line('throughput ratio gridgate / reference', `${(ggRate / refRate).toFixed(2)}   (target ≥ 0.5)`);
+    line(`gateway RSS idle / peak with ${PACED_DEVICES} devices`, `${Math.round(idleRss)} MB / ${Math.round(peak)} MB   (target ≤ 150 MB)`);
+    console.log(JSON.stringify(results));
+  } finally {
+    await gw?.kill('SIGTERM');
+    await edge?.stop();
+    await central.stop();
+  }
+}
+
+await main();
+process.exit(0);

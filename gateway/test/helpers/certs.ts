@@ -1,0 +1,2 @@
+// Shared with the cloud-bridge tests: one implementation in the testing workspace.
+export * from '@gridgate/testing';
