@@ -162,7 +162,7 @@ const steady = perSecond.filter((x) => x > 0);
 
 out(`bench:outage — ${TOTAL.toLocaleString('en-US')} telemetry messages from ${DEVICES} devices buffered during an uplink outage, then drained`);
 out(`  live rate (ingest → outbox → uplink, connected): ${Math.round(liveRate)} msg/s (median of ${LIVE_RUNS} × ${LIVE_MESSAGES})`);
-out(`  buffering: ${Math.round(TOTAL / bufferS)} msg/s; RSS idle ${mb(idleRss)} MB, peak ${mb(peakRss)} MB: growth ${mb(peakRss - idleRss)} MB (target ≤ 32 MB; V8 heap policy: ${smallHeap ? 'optimize-for-size, as gridgate run' : 'default'})`);
+out(`  buffering: ${Math.round(TOTAL / bufferS)} msg/s; RSS idle ${mb(idleRss)} MB, peak ${mb(peakRss)} MB: growth ${mb(peakRss - idleRss)} MB (target ≤ 32 MB; V8 heap policy: ${smallHeap ? 'heap-growing-percent=30, as gridgate run' : 'default'})`);
 out(`  disk: ${perMessage.toFixed(0)} bytes per message in the outbox (file ${mb(fileBytes)} MB with ${backlog.toLocaleString('en-US')} waiting)`);
 out(`  restart with the backlog (open, integrity check, resume): ${restartS.toFixed(2)} s`);
 out(`  drain after reconnect: ${Math.round(drainRate)} msg/s overall, ${Math.round(median(steady))} msg/s median per second (target ≥ 10,000) = ${(drainRate / liveRate).toFixed(2)} × the live rate`);

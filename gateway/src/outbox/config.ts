@@ -22,7 +22,8 @@ export const OutboxConfig = z
         keepEvery: z.number().int().min(2).max(1000).default(4).describe('Thinning keeps every Nth telemetry message of each device'),
       })
       .strict()
-      .default({ quotaMb: 512, ttlH: 168, keepEvery: 4 }),
+      .default({ quotaMb: 512, ttlH: 168, keepEvery: 4 })
+      .describe('What may be removed: telemetry only, under a disk quota and a time-to-live'),
   })
   .strict();
 export type OutboxConfig = z.infer<typeof OutboxConfig>;

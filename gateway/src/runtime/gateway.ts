@@ -105,7 +105,8 @@ export class Gateway {
     const dataDir = config.gateway.dataDir;
     const salvage = (db: Db, r: { movedTo: string }) => salvageDatabase(r.movedTo, db, log);
     // One database for alarm state, report state and the outbox: report state commits with the message announcing it.
-    this.db = openDatabase(dataDir, { synchronous: config.outbox.synchronous, log, onDamaged: salvage });
+    // The outbox appends and reads each page about once: a small page cache does (16 MiB is better-sqlite3's default).
+    this.db = openDatabase(dataDir, { synchronous: config.outbox.synchronous, cacheMb: 2, log, onDamaged: salvage });
     this.rejects = new RejectCounter(log);
     this.alarmStore = new AlarmStore(this.db);
     const rules = new Map([...this.devices.byId.values()].map((d) => [d.id, d.rules]));
@@ -137,7 +138,7 @@ export class Gateway {
       rejects: this.rejects,
     });
     if (config.history.enabled) {
-      this.historyDb = openDatabase(dataDir, { file: 'history.db', synchronous: 'NORMAL', log, onDamaged: salvage });
+      this.historyDb = openDatabase(dataDir, { file: 'history.db', synchronous: 'NORMAL', cacheMb: 4, log, onDamaged: salvage });
       const history = (this.history = new HistoryStore(this.historyDb, config.history, log));
       this.pipeline.addListener({ telemetry: (d, u) => history.add(d.id, u.observedAt, u.metrics) });
     }

@@ -17,6 +17,8 @@ export interface DamageReport {
 export interface OpenOptions {
   synchronous?: Synchronous;
   file?: string;
+  /** SQLite page cache in MiB (better-sqlite3's default is 16 MiB per connection). */
+  cacheMb?: number;
   log?: Logger;
   /** Called after a damaged file was moved aside and a new one opened (e.g. to salvage what is readable). */
   onDamaged?: (db: Db, report: DamageReport) => void;
@@ -34,7 +36,7 @@ export function openDatabase(dataDir: string, opts: OpenOptions = {}): Db {
   let reason = readHeaderProblem(path);
   if (!reason) {
     try {
-      const db = openAt(path, opts.synchronous);
+      const db = openAt(path, opts);
       const check = db.pragma('quick_check(1)', { simple: true }) as string;
       if (check === 'ok') return db;
       db.close();
@@ -49,16 +51,17 @@ export function openDatabase(dataDir: string, opts: OpenOptions = {}): Db {
     { file: path, movedTo, reason },
     `database ${path} is damaged (${reason}); it was moved aside to ${movedTo} and a new one started. Inspect or recover it with: sqlite3 ${movedTo} .recover`,
   );
-  const db = openAt(path, opts.synchronous);
+  const db = openAt(path, opts);
   opts.onDamaged?.(db, { file: path, movedTo, reason });
   return db;
 }
 
-function openAt(path: string, synchronous: Synchronous = 'FULL'): Db {
+function openAt(path: string, opts: OpenOptions): Db {
   const db = new Database(path);
   try {
     db.pragma('journal_mode = WAL');
-    db.pragma(`synchronous = ${synchronous}`);
+    db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
+    if (opts.cacheMb) db.pragma(`cache_size = ${-Math.round(opts.cacheMb * 1024)}`);
     db.pragma('busy_timeout = 5000');
     db.pragma('journal_size_limit = 67108864'); // a WAL that grew during a burst is cut back after checkpoints
     db.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
