@@ -10,6 +10,7 @@ import { registerDetect } from './detect.js';
 import { registerOpcua } from './opcua.js';
 import { registerRun } from './run.js';
 import { registerSimulate } from './simulate.js';
+import { registerStatus } from './status.js';
 import { registerVirtualCamera } from './virtual-camera.js';
 
 const program = new Command('gridgate')
@@ -22,6 +23,7 @@ registerConfig(program);
 registerDecode(program);
 registerGrids(program);
 registerSimulate(program);
+registerStatus(program);
 registerDemo(program);
 registerDetect(program);
 registerCameras(program);
