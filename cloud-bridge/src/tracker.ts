@@ -2,7 +2,7 @@ import { Command, type CaseReport, type CaseStatus } from '@gridgate/contract';
 import type { Logger } from 'pino';
 import { advances } from './cases.js';
 import { immediate, type Db, type ReportRow } from './store.js';
-import { uuidv7 } from './util.js';
+import { uuidv7 } from '@gridgate/contract';
 
 export class UnknownReport extends Error {}
 

@@ -17,6 +17,7 @@ export * from './messages/report.js';
 export * from './messages/status.js';
 export * from './messages/telemetry.js';
 export { buildAsyncApi } from './asyncapi.js';
+export { uuidv7 } from './uuidv7.js';
 
 /** Every uplink message, discriminated by `type`. */
 export const UplinkMessage = z.discriminatedUnion('type', [GatewayStatus, Telemetry, Alarm, VisionEvent, CaseReport, Availability, CommandReply]);

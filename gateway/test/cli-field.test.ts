@@ -223,9 +223,9 @@ describe('gridgate provision and doctor against real peers', () => {
     assert.equal(j.failed, 1);
   });
 
-  test('doctor: an unreachable camera and central broker fail with their fixes; a missing secret names the variable', async () => {
+  test('doctor: an unreachable camera, OPC-UA server and central broker fail with their fixes; a missing secret names the variable', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gg-doctor-'));
-    const [camPort, upPort] = [await freePort(), await freePort()];
+    const [camPort, upPort, uaPort] = [await freePort(), await freePort(), await freePort()];
     const file = join(dir, 'gw.yaml');
     writeFileSync(
       file,
@@ -237,16 +237,19 @@ vision: { profileDirs: [${join(repoRoot, 'device-profiles', 'cameras')}], detect
 cameras:
   - id: cam-kerb
     source: { kind: rtsp, url: "rtsp://127.0.0.1:${camPort}/stream" }
+opcua:
+  endpoints: [{ id: cabinet-3, url: "opc.tcp://127.0.0.1:${uaPort}" }]
 `,
     );
     const r = await runCli(['doctor', '--config', file, '--timeout', '2'], { DOC_PW: 'x' }, 120_000);
     assert.equal(r.code, 1);
     assert.match(r.stdout, /FAIL {2}central broker +mqtt:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED.*\n +fix: nothing listens there: check the host and port in uplink\.url/);
     assert.match(r.stdout, /FAIL {2}camera +cam-kerb: 127\.0\.0\.1:\d+: ECONNREFUSED\n +fix: check that camera cam-kerb is powered and on the network/);
+    assert.match(r.stdout, /FAIL {2}opc-ua +cabinet-3: 127\.0\.0\.1:\d+: ECONNREFUSED\n +fix: check that the OPC-UA server cabinet-3 runs and is reachable, and opcua\.endpoints\[0\]\.url/);
     assert.match(r.stdout, /PASS {2}ffmpeg/);
     assert.match(r.stdout, /PASS {2}detector +backend wasm, model ready in \d+\.\d s \(load \d+ ms/, 'the detector model is loaded and timed');
     assert.match(r.stdout, /WARN {2}console +no admin password/);
-    assert.match(r.stdout, /\d+ passed, \d+ warning\(s\), 2 failed/);
+    assert.match(r.stdout, /\d+ passed, \d+ warning\(s\), 3 failed/);
     const unset = await runCli(['doctor', '--config', file], { DOC_PW: '' });
     assert.equal(unset.code, 1);
     assert.match(unset.stdout, /FAIL {2}config +.*gw\.yaml:4: uplink\.password: environment variable DOC_PW is not set\n +fix: set it in the gateway environment, or pass the environment file with --env-file/);

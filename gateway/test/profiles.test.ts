@@ -28,6 +28,7 @@ test('device-profiles/ loads, with the expected profiles', () => {
     'decentlab-dl-pm', 'decentlab-dl-pr26',
     'generic-json-hydrant', 'generic-json-manhole-cover', 'generic-json-street-light',
     'milesight-em310-tilt', 'milesight-em400-mud', 'milesight-em500-pp', 'milesight-em500-swl', 'milesight-ws558',
+    'opcua-lighting-cabinet', 'opcua-pump-station',
   ]);
   for (const { profile: p, file } of profiles.values()) assert.equal(file.endsWith(`${p.id}.yaml`), true, `${file} holds ${p.id}`);
 });

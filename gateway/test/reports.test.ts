@@ -29,7 +29,7 @@ import { categoryFor, ReportManager } from '../src/reports/manager.js';
 import { ReportStore } from '../src/reports/store.js';
 import { buildDevices, type DeviceRegistry } from '../src/runtime/devices.js';
 import { openDatabase, type Db } from '../src/store/db.js';
-import { SqliteOutbox, type Publisher } from '../src/uplink/outbox.js';
+import { SqliteOutbox } from '../src/outbox/outbox.js';
 import { Stamper } from '../src/uplink/stamper.js';
 import { createLogger } from '../src/util/log.js';
 import { assertValidMessage, contractValidators } from './helpers/contract.js';
@@ -239,12 +239,6 @@ function demoConfig(dataDir: string): LoadedConfig {
   });
 }
 
-class Offline implements Publisher {
-  readonly connected = false;
-  publish(): void {}
-  on(): void {}
-}
-
 interface Rig {
   db: Db;
   outbox: SqliteOutbox;
@@ -260,7 +254,8 @@ function rig(dataDir: string, clock: { now: number }, overrides: Partial<Reports
   const devices = buildDevices(loaded.config, loaded.profiles, (l) => loaded.grids!.map.lookup(l)?.code);
   if (gridOf) for (const d of devices.byId.values()) d.gridId = gridOf(d.id) ?? d.gridId;
   const db = openDatabase(dataDir);
-  const outbox = new SqliteOutbox(db, new Offline());
+  // No destination reads it: the uplink is offline and every message stays in the outbox.
+  const outbox = new SqliteOutbox(db, { synchronous: 'FULL', quotaBytes: 1 << 30, ttlMs: 3_600_000, keepEvery: 4, log: createLogger('silent') });
   const engine = new AlarmEngine(new Map([...devices.byId.values()].map((d) => [d.id, d.rules])), alarms, clock.now);
   const logs: string[] = [];
   const sink = new Writable({ write: (c: Buffer, _e, cb) => (logs.push(c.toString()), cb()) });
@@ -301,7 +296,7 @@ async function durable(r: Rig): Promise<void> {
 }
 
 function publishedReports(db: Db): CaseReport[] {
-  return (db.prepare("SELECT payload FROM outbox WHERE class = 'report' ORDER BY seq").all() as Array<{ payload: string }>).map((x) => JSON.parse(x.payload) as CaseReport);
+  return (db.prepare("SELECT payload FROM outbox_priority WHERE class = 'report' ORDER BY seq").all() as Array<{ payload: string }>).map((x) => JSON.parse(x.payload) as CaseReport);
 }
 
 describe('reports stage with SQLite, outbox and evidence files', () => {

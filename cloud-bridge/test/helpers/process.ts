@@ -1,88 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { waitFor } from './net.js';
+export { NodeProcess, runNodeCli, type LogLine } from '@gridgate/testing';
+import { runNodeCli } from '@gridgate/testing';
 
 /** Repository root (this file is compiled to cloud-bridge/dist/test/helpers/). */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 export const BRIDGE_CLI = join(repoRoot, 'cloud-bridge', 'dist', 'src', 'cli.js');
 export const GATEWAY_CLI = join(repoRoot, 'gateway', 'dist', 'src', 'cli', 'main.js');
 
-export interface LogLine {
-  level: number;
-  msg: string;
-  [k: string]: unknown;
-}
-
-/** A real CLI (gridgate-bridge or gridgate) as a child process, with its JSON log lines collected. */
-export class NodeProcess {
-  readonly logs: LogLine[] = [];
-  stderrText = '';
-  stdout = '';
-  proc!: ChildProcess;
-  exit!: Promise<number | null>;
-
-  constructor(
-    readonly cli: string,
-    readonly args: string[],
-    readonly env: NodeJS.ProcessEnv = {},
-  ) {}
-
-  start(): this {
-    this.proc = spawn(process.execPath, ['--enable-source-maps', this.cli, ...this.args], { env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let buf = '';
-    this.proc.stderr!.on('data', (d: Buffer) => {
-      const s = d.toString();
-      this.stderrText += s;
-      buf += s;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        try {
-          this.logs.push(JSON.parse(line) as LogLine);
-        } catch {
-          /* plain text stays in stderrText */
-        }
-      }
-    });
-    this.proc.stdout!.on('data', (d: Buffer) => (this.stdout += d.toString()));
-    this.exit = new Promise((res) => this.proc.once('exit', (code) => res(code)));
-    return this;
-  }
-
-  waitForLog(msg: string | RegExp, timeoutMs = 20_000, pred: (l: LogLine) => boolean = () => true): Promise<LogLine> {
-    return waitFor(`log "${String(msg)}" (stderr so far: ${this.stderrText.slice(-1500)})`, () => this.logs.find((l) => (typeof msg === 'string' ? l.msg === msg : msg.test(l.msg)) && pred(l)), timeoutMs);
-  }
-
-  get running(): boolean {
-    return this.proc?.exitCode === null && this.proc?.signalCode === null;
-  }
-
-  kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-    if (this.running) this.proc.kill(signal);
-    return this.exit;
-  }
-}
-
 /** Runs a CLI to completion. */
-export function runCli(cli: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((res, rej) => {
-    const p = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const t = setTimeout(() => {
-      p.kill('SIGKILL');
-      rej(new Error(`${cli} ${args.join(' ')} ran past ${timeoutMs} ms`));
-    }, timeoutMs);
-    p.on('exit', (code) => {
-      clearTimeout(t);
-      res({ code, stdout, stderr });
-    });
-  });
-}
+export const runCli = runNodeCli;
 
 /** An authenticated JSON call to a local API. */
 export async function api<T = unknown>(port: number, token: string, path: string, init: { method?: string; body?: unknown } = {}): Promise<{ status: number; body: T }> {

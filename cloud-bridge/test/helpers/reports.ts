@@ -1,5 +1,5 @@
 import type { CaseReport } from '@gridgate/contract';
-import { uuidv7 } from '../../src/util.js';
+import { uuidv7 } from '@gridgate/contract';
 
 /** A schema-valid case report message, as a gateway publishes it. */
 export function reportMessage(o: { gatewayId: string; seq: number; reportId: string; status: CaseReport['status']; code?: string; gridId?: string; firstSeen?: number; at?: number }): CaseReport {

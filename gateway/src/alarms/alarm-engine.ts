@@ -58,6 +58,22 @@ export class AlarmEngine {
     return out;
   }
 
+  /**
+   * The device is reachable but has nothing new to say (an OPC-UA subscription reports changes only):
+   * only its offline rules hear this.
+   */
+  alive(deviceId: string, at: number): Transition[] {
+    const out: Transition[] = [];
+    for (const r of this.rules.get(deviceId) ?? []) {
+      if (r.rule.kind !== 'offline') continue;
+      const res = onSample(deviceId, r, this.state(deviceId, r.rule.id), {}, at);
+      out.push(...res.out);
+      if (res.dirty) this.dirty.add(key(deviceId, r.rule.id));
+      else this.seen.add(key(deviceId, r.rule.id));
+    }
+    return out;
+  }
+
   tick(now: number, suppressOffline: (deviceId: string) => boolean = () => false): Transition[] {
     const out: Transition[] = [];
     for (const [deviceId, rs] of this.rules) {

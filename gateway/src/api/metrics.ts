@@ -28,6 +28,31 @@ export function metricsRoutes(snapshot: () => GatewaySnapshot) {
     },
   });
   new Gauge({ name: 'gridgate_outbox_backlog', help: 'Messages waiting for the central broker', registers: [registry], collect() { this.set(fresh().outbox.backlog); } });
+  new Gauge({
+    name: 'gridgate_outbox_lane_backlog',
+    help: 'Messages waiting for the central broker per lane (priority: alarms, reports, events, availability, replies)',
+    labelNames: ['lane'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [lane, n] of Object.entries(fresh().outbox.lanes)) this.set({ lane }, n);
+    },
+  });
+  const gauge = (name: string, help: string, value: (s: GatewaySnapshot) => number | undefined) =>
+    new Gauge({ name, help, registers: [registry], collect() { this.reset(); const v = value(fresh()); if (v !== undefined) this.set(v); } });
+  gauge('gridgate_outbox_oldest_age_seconds', 'Age of the oldest message waiting for the central broker', (s) => (s.outbox.oldestAt ? Math.max(0, (Date.now() - Date.parse(s.outbox.oldestAt)) / 1000) : 0));
+  gauge('gridgate_outbox_bytes', 'Disk in use by the state database holding the outbox', (s) => s.outbox.bytes);
+  gauge('gridgate_outbox_quota_bytes', 'Outbox size beyond which telemetry is thinned', (s) => s.outbox.quotaBytes);
+  gauge('gridgate_outbox_telemetry_ttl_seconds', 'Undelivered telemetry older than this is dropped', (s) => s.outbox.ttlS);
+  gauge('gridgate_outbox_inflight', 'Messages published and awaiting the broker acknowledgement', (s) => s.outbox.inflight);
+  counter('gridgate_outbox_thinned_total', 'Telemetry messages removed by thinning under the quota', (s) => s.outbox.thinned);
+  counter('gridgate_outbox_expired_total', 'Telemetry messages dropped undelivered after their time-to-live', (s) => s.outbox.expired);
+  counter('gridgate_outbox_dropped_total', 'Telemetry messages dropped oldest first under the quota', (s) => s.outbox.dropped);
+  counter('gridgate_uplink_refused_total', 'Publishes the central broker refused (kept and retried)', (s) => s.outbox.refused);
+  gauge('gridgate_influx_backlog', 'Telemetry messages waiting for InfluxDB', (s) => s.sinks?.influx?.backlog);
+  counter('gridgate_influx_points_written_total', 'Points written to InfluxDB', (s) => s.sinks?.influx?.written ?? 0);
+  counter('gridgate_influx_write_failures_total', 'Failed InfluxDB writes (retried from the outbox)', (s) => s.sinks?.influx?.failures ?? 0);
+  gauge('gridgate_history_bytes', 'Disk in use by the local history', (s) => s.history?.bytes);
   new Gauge({ name: 'gridgate_uplink_connected', help: '1 while connected to the central broker', registers: [registry], collect() { this.set(fresh().uplink.connected ? 1 : 0); } });
   new Gauge({
     name: 'gridgate_alarms_active',

@@ -18,6 +18,9 @@ import { freePortOr } from '../demo/ports.js';
 import { startDemoBridge, type DemoBridge } from '../demo/bridge-process.js';
 import { DemoOperator } from '../demo/operator.js';
 
+/** The simulated lighting cabinet behind OPC-UA: its circuit 2 loses power (seconds after start). */
+export const DEMO_CABINET_FAULT = { cabinet: 1, circuit: 2, fromS: 16, toS: 28 };
+
 /** The demo's story: what goes wrong when (seconds after start). Device ids are those of firmware-configs/demo.yaml. */
 export const DEMO_PLAN: FaultWindow[] = [
   { deviceId: 'cover-001', fault: 'tilted', fromS: 12, toS: 19 }, // after the 5 samples that teach its baseline
@@ -55,6 +58,15 @@ export function registerDemo(program: Command): void {
       const consolePassword = generatePassword();
       const dataDir = mkdtempSync(join(tmpdir(), 'gridgate-demo-'));
       const centralUrl = `mqtt://127.0.0.1:${centralPort}`;
+      // A lighting cabinet (照明控制柜) with an OPC-UA server, simulated on this machine. The demo stands in
+      // for the field engineer who runs `gridgate opcua trust`: it trusts this server's certificate, nothing else.
+      const opcuaPort = await freePortOr(Number(process.env.GRIDGATE_DEMO_OPCUA_PORT ?? 48400));
+      const { CabinetSim } = await import('../sim/opcua-cabinet.js');
+      const { trustCertificate } = await import('../southbound/opcua/pki.js');
+      const { readCertificate } = await import('node-opcua-crypto');
+      const cabinet = new CabinetSim({ port: opcuaPort, pkiDir: join(dataDir, 'opcua-sim-pki') });
+      await trustCertificate(join(dataDir, 'opcua-pki'), readCertificate(await cabinet.ensureCertificate()));
+      await cabinet.start();
       const env = {
         ...process.env,
         GRIDGATE_CENTRAL_URL: centralUrl,
@@ -67,6 +79,7 @@ export function registerDemo(program: Command): void {
         GRIDGATE_API_TOKEN: apiToken,
         GRIDGATE_CONSOLE_PASSWORD_HASH: await hashPassword(consolePassword),
         GRIDGATE_DATA_DIR: dataDir,
+        GRIDGATE_OPCUA_URL: cabinet.endpointUrl,
       };
       // The cloud bridge first, so its subscription is in place before the first report.
       const out = (s: string) => process.stdout.write(s + '\n');
@@ -91,6 +104,7 @@ export function registerDemo(program: Command): void {
       out(`  topics          ${prefix}/${gatewayId}/#  (telemetry, alarm, report, device/+/availability, status)`);
       out(`  watch it        mosquitto_sub -h 127.0.0.1 -p ${centralPort} -u viewer -P ${pw.viewer} -t '${prefix}/#' -v`);
       out(`  device broker   mqtt://127.0.0.1:${brokerPort}  (devices publish to devices/{id}/up)`);
+      out(`  OPC-UA cabinet  ${cabinet.endpointUrl}  (simulated lighting cabinet, SignAndEncrypt; browse it: gridgate opcua browse ${cabinet.endpointUrl})`);
       out(`  web console     http://127.0.0.1:${apiPort}/console/   (user admin / password ${consolePassword}, random, this run only)`);
       out(`  gateway API     curl -H 'Authorization: Bearer ${apiToken}' http://127.0.0.1:${apiPort}/api/v1/status   (metrics: /metrics, health: /healthz)`);
       if (bridge) {
@@ -102,7 +116,8 @@ export function registerDemo(program: Command): void {
       out(`  config          ${configFile}   state in ${dataDir}`);
       out('  story           hydrant-001 opened at ~6 s, light-101 lamp fails at ~8 s, cover-001 tilts at ~12 s, hydrant-102 goes silent;');
       out('                  each alarm a crew must act on becomes a case report with its unit grid; the operator dispatches it and');
-      out('                  marks it handled; the gateway checks with the same sensor and reports it verified; the case closes (~40 s)');
+      out('                  marks it handled; the gateway checks with the same sensor and reports it verified; the case closes (~40 s);');
+      out(`                  cabinet-101 (OPC-UA) loses circuit ${DEMO_CABINET_FAULT.circuit} at ~${DEMO_CABINET_FAULT.fromS} s`);
       out('');
 
       const viewer = await mqtt.connectAsync(centralUrl, { username: 'viewer', password: pw.viewer, clientId: `demo-viewer-${process.pid}` });
@@ -135,7 +150,7 @@ export function registerDemo(program: Command): void {
       });
 
       const loaded = { file: configFile, config: gw.config, profiles: gw.profiles };
-      const devices = simulatedDevices(loaded, loaded.config.devices.length);
+      const devices = simulatedDevices(loaded);
       const sim = simulatorFor({ ...loaded, config: { ...loaded.config, lns: loaded.config.lns.map((l) => ({ ...l, username: 'lns-sim', password: pw.lnsWriter })) } }, devices, {
         intervalMs: Number(o.interval) * 1000,
         plan: DEMO_PLAN,
@@ -143,16 +158,20 @@ export function registerDemo(program: Command): void {
         brokerPort,
       });
       await sim.start();
+      const { cabinet: cab, circuit, fromS, toS } = DEMO_CABINET_FAULT;
+      const faults = [setTimeout(() => cabinet.failCircuit(cab, circuit, true), fromS * 1000), setTimeout(() => cabinet.failCircuit(cab, circuit, false), toS * 1000)];
 
       let stopping = false;
       const stop = async () => {
         if (stopping) return;
         stopping = true;
+        for (const t of faults) clearTimeout(t);
         await sim.stop();
         operator?.stop();
         await viewer.endAsync();
         await host.stop();
         await bridge?.stop();
+        await cabinet.stop();
         await central.close();
         out(`demo stopped: ${sim.published} device messages simulated`);
         process.exit(0);

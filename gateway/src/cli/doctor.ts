@@ -6,7 +6,7 @@ import { FfmpegMissing, resolveFfmpeg } from '../cameras/ffmpeg.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { SourceError } from '../config/yaml-source.js';
-import { certCheck, type CertProbe, clockCheck, diskCheck, endpointCheck, formatReport, mqttCheck, opcuaEndpoints, summary, type CheckResult } from '../doctor/checks.js';
+import { certCheck, type CertProbe, clockCheck, diskCheck, endpointCheck, formatReport, mqttCheck, summary, type CheckResult } from '../doctor/checks.js';
 import { probeCert, probeClock, probeDisk, probeMqtt } from '../doctor/probes.js';
 import { DetectorConfig } from '../vision/config.js';
 import { modelSpec } from '../vision/detector/model.js';
@@ -111,8 +111,7 @@ async function networkChecks(c: GatewayConfig, timeoutMs: number): Promise<Check
       ),
     );
   });
-  // OPC-UA endpoints, if this build has the section (read generically: the module owns its shape).
-  for (const ep of opcuaEndpoints((c as Record<string, unknown>).opcua)) {
+  c.opcua.endpoints.forEach((ep, i) => {
     let host = '';
     let port = 4840;
     try {
@@ -124,10 +123,10 @@ async function networkChecks(c: GatewayConfig, timeoutMs: number): Promise<Check
     }
     jobs.push(
       (host ? tcpProbe(host, port, timeoutMs) : Promise.resolve('cannot read the address')).then((error) =>
-        endpointCheck({ check: 'opc-ua', name: ep.name, target: `${host}:${port}`, ...(error && { error }), fix: `check that the OPC-UA server ${ep.name} runs and is reachable, and its endpoint URL in the opcua section` }),
+        endpointCheck({ check: 'opc-ua', name: ep.id, target: `${host}:${port}`, ...(error && { error }), fix: `check that the OPC-UA server ${ep.id} runs and is reachable, and opcua.endpoints[${i}].url` }),
       ),
     );
-  }
+  });
   return Promise.all(jobs);
 }
 

@@ -22,6 +22,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   devices: async () => (await import('./devices.js')).registerDevices,
   provision: async () => (await import('./provision.js')).registerProvision,
   doctor: async () => (await import('./doctor.js')).registerDoctor,
+  opcua: async () => (await import('./opcua.js')).registerOpcua,
   status: async () => (await import('./status.js')).registerStatus,
 };
 

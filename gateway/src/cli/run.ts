@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { SourceError } from '../config/yaml-source.js';
+import { preferSmallHeap } from '../runtime/heap.js';
 import { GatewayHost } from '../runtime/host.js';
 import { createLogger } from '../util/log.js';
 import { gatewayVersion } from './paths.js';
@@ -21,6 +22,7 @@ export function registerRun(program: Command): void {
         }
         throw e;
       }
+      preferSmallHeap();
       const log = createLogger(level);
       const host = new GatewayHost(o.config, log, { version: gatewayVersion() });
       await host.start();

@@ -16,9 +16,10 @@ interface SimulateOpts {
   passwords?: string;
 }
 
-/** Devices of a config to simulate: the first N. */
-export function simulatedDevices(loaded: LoadedConfig, n: number): SimulatedDevice[] {
-  const all = loaded.config.devices;
+/** Devices of a config to simulate: the first N that speak MQTT or LoRaWAN (`gridgate opcua simulate` serves OPC-UA ones). */
+export function simulatedDevices(loaded: LoadedConfig, n?: number): SimulatedDevice[] {
+  const all = loaded.config.devices.filter((d) => loaded.profiles.get(d.profile)?.profile.transport !== 'opcua');
+  n ??= all.length;
   if (n > all.length) throw new Error(`the config lists ${all.length} device(s); --devices ${n} asks for more (add them with gridgate devices add)`);
   return all.slice(0, n).map((d) => ({ id: d.id, profile: loaded.profiles.get(d.profile)!.profile, params: d.params, ...(d.lorawan && { devEui: d.lorawan.devEui }) }));
 }

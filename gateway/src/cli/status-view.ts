@@ -1,5 +1,6 @@
 import type { GatewaySnapshot } from '../runtime/snapshot.js';
 import { renderBar } from './progress.js';
+import { outboxSection, sinksSection } from './status-format.js';
 
 // `gridgate status` drawn as text: pure functions of the status API's answer, so they are tested without a terminal.
 
@@ -63,17 +64,6 @@ function cut(line: string, width: number): string {
   return `${out}…${line.includes('\x1b[') ? `${ESC}0m` : ''}`;
 }
 
-/** Every numeric field of the outbox object, whatever its version adds (quotas, TTL drops, lanes). */
-export function outboxFields(outbox: unknown, prefix = ''): Array<[string, number]> {
-  const out: Array<[string, number]> = [];
-  if (!outbox || typeof outbox !== 'object') return out;
-  for (const [k, v] of Object.entries(outbox as Record<string, unknown>)) {
-    if (typeof v === 'number' && Number.isFinite(v)) out.push([`${prefix}${k}`, v]);
-    else if (v && typeof v === 'object' && !Array.isArray(v)) out.push(...outboxFields(v, `${prefix}${k}.`));
-  }
-  return out;
-}
-
 /** Follows the backlog between refreshes: a falling backlog after a peak is an outbox draining. */
 export class DrainTracker {
   private peak = 0;
@@ -95,7 +85,7 @@ export function renderStatus(s: GatewaySnapshot, o: RenderOptions): string {
   const clock = new Date(o.now).toTimeString().slice(0, 8);
   lines.push(`${paint(c, '1', s.gatewayId)}  v${s.version}  up ${uptime(s.uptimeS)}  uplink ${up} ${s.uplink.url}  ${clock}`);
   if (s.uplink.lastError && !s.uplink.connected) lines.push(`  ${paint(c, '31', `uplink error: ${s.uplink.lastError}`)}`);
-  lines.push(`outbox  ${outboxFields(s.outbox).map(([k, v]) => `${k} ${v}`).join('  ')}`);
+  lines.push(...outboxSection(s, o.now), ...sinksSection(s));
   if (o.drain) lines.push(`  ${renderBar({ label: 'draining', done: o.drain.peak - o.drain.backlog, total: o.drain.peak, detail: `${o.drain.backlog} left` })}`);
   if (o.error) lines.push(paint(c, '33', `! ${o.error} (showing the last status)`));
   lines.push('');

@@ -1,7 +1,7 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { GatewayConfig } from './schema.js';
-import { SourceError, YamlSource, type SourceProblem } from './yaml-source.js';
+import { openYaml, SourceError, type SourceProblem, type YamlSource } from './yaml-source.js';
 import { loadProfiles, type LoadedProfile } from '../profiles/load.js';
 import { loadGridMap, type LoadedGridMap } from '../grids/load.js';
 import { gridCodeProblem } from '../grids/grid-code.js';
@@ -9,6 +9,7 @@ import { loadCodeTables, type CodeTable } from '../reports/codes.js';
 import { loadCameraProfiles } from '../vision/rules/load.js';
 import type { CameraProfile } from '../vision/rules/profile.js';
 import { resolveCameraPaths } from '../cameras/paths.js';
+import { checkOpcuaConfig, resolveOpcuaPaths } from '../southbound/opcua/config-check.js';
 
 export interface LoadedConfig {
   file: string;
@@ -27,14 +28,7 @@ export interface LoadedConfig {
  * Throws SourceError listing every problem as `file:line: path: message`.
  */
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
-  let src: YamlSource;
-  try {
-    src = YamlSource.read(file);
-  } catch (e) {
-    throw new SourceError([{ file, line: 1, path: '', message: `cannot read: ${(e as Error).message}` }]);
-  }
-  const syntax = src.syntaxProblems();
-  if (syntax.length) throw new SourceError(syntax);
+  const src = openYaml(file);
   const problems: SourceProblem[] = src.substituteEnv(env);
   const { value, problems: schemaProblems } = src.validate(GatewayConfig);
   // A missing variable already explains why its field is empty: one problem per cause.
@@ -124,6 +118,7 @@ function resolvePaths(c: GatewayConfig, base: string): GatewayConfig {
       },
     }),
     ...resolveCameraPaths(c, base),
+    opcua: resolveOpcuaPaths(c.opcua, base),
   };
 }
 
@@ -147,6 +142,7 @@ function crossCheck(c: GatewayConfig, profiles: Map<string, LoadedProfile>, src:
       if (!(param in p.params)) out.push(src.problem(['devices', i, 'params', param], `profile ${p.id} has no parameter "${param}" (it has: ${Object.keys(p.params).join(', ') || 'none'})`));
     }
   });
+  for (const p of checkOpcuaConfig(c, profiles)) out.push(src.problem(p.path, p.message));
   return out;
 }
 

@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import { VisionConfig } from '../vision/config.js';
+import { OpcuaConfig, OpcuaDeviceBinding } from '../southbound/opcua/config.js';
 import { DEFAULT_TOPIC_PREFIX, DeviceId, GatewayId, GridId, Location, ComponentCode, TopicSafeId } from '@gridgate/contract';
+import { HistoryConfig } from '../history/config.js';
+import { OutboxConfig } from '../outbox/config.js';
+import { InfluxConfig } from '../sinks/influx/config.js';
 import { GridsConfig } from '../grids/config.js';
 import { ReportsConfig, defaultReportsConfig } from '../reports/config.js';
 import { CameraConfig, checkCameras, VideoConfig } from '../cameras/config.js';
@@ -126,6 +130,7 @@ export const DeviceConfig = z
       })
       .strict()
       .optional(),
+    opcua: OpcuaDeviceBinding.optional(),
     location: Location.optional(),
     gridId: GridId.optional().describe('Explicit unit grid (override); default: looked up from location in the grid map, else gateway.gridId'),
     address: z.string().max(200).optional().describe('Street address, carried by case reports'),
@@ -186,7 +191,11 @@ export const GatewayConfig = z
     uplink: UplinkConfig,
     api: ApiConfig.default(ApiConfig.parse({})),
     lns: z.array(LnsConfig).default([]),
+    opcua: OpcuaConfig.default(OpcuaConfig.parse({})),
     devices: z.array(DeviceConfig).default([]),
+    outbox: OutboxConfig.default(OutboxConfig.parse({})).describe('Store-and-forward to the central broker: durability, order, telemetry quota and time-to-live (docs/durability.md)'),
+    history: HistoryConfig.default(HistoryConfig.parse({})).describe('Local telemetry history for the console and field engineers (docs/history.md)'),
+    influx: InfluxConfig.optional().describe('Also write telemetry to InfluxDB (docs/history.md)'),
     grids: GridsConfig.optional().describe('Unit-grid map: devices and camera zones get their grid ID from their location'),
     reports: ReportsConfig.default(defaultReportsConfig).describe('Case reports for the city case system'),
     vision: VisionConfig.optional().describe('On-device detection (stalls, parking, dust) for the cameras of this gateway'),

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 
@@ -102,4 +103,60 @@ export class YamlSource {
 
 export function dotted(path: readonly PropertyKey[]): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
+}
+
+/** Reads and parses a YAML file; a file that cannot be read or parsed is a SourceError naming the line. */
+export function openYaml(file: string): YamlSource {
+  let src: YamlSource;
+  try {
+    src = YamlSource.read(file);
+  } catch (e) {
+    throw new SourceError([{ file, line: 1, path: '', message: `cannot read: ${(e as Error).message}` }]);
+  }
+  const syntax = src.syntaxProblems();
+  if (syntax.length) throw new SourceError(syntax);
+  return src;
+}
+
+/**
+ * Reads every `*.yaml` file in the folders (not recursing) as one `schema` object each, keyed by its id:
+ * knowledge-as-data folders (device profiles, camera profiles). Every problem of every file is reported
+ * together, as file:line; an id defined twice is one of them.
+ */
+export function loadYamlFolder<T extends z.ZodType>(dirs: string[], schema: T, what: string, idOf: (v: z.output<T>) => string): Map<string, { value: z.output<T>; file: string }> {
+  const out = new Map<string, { value: z.output<T>; file: string }>();
+  const problems: SourceProblem[] = [];
+  for (const dir of dirs) {
+    let names: string[];
+    try {
+      names = readdirSync(dir).filter((n) => /\.ya?ml$/.test(n)).sort();
+    } catch (e) {
+      problems.push({ file: dir, line: 1, path: '', message: `cannot read ${what} folder: ${(e as Error).message}` });
+      continue;
+    }
+    for (const name of names) {
+      const file = join(dir, name);
+      if (!statSync(file).isFile()) continue;
+      const src = YamlSource.read(file);
+      const syntax = src.syntaxProblems();
+      if (syntax.length) {
+        problems.push(...syntax);
+        continue;
+      }
+      const { value, problems: p } = src.validate(schema);
+      if (value === undefined) {
+        problems.push(...p);
+        continue;
+      }
+      const id = idOf(value);
+      const existing = out.get(id);
+      if (existing) {
+        problems.push(src.problem(['id'], `${what} id "${id}" is also defined in ${existing.file}`));
+        continue;
+      }
+      out.set(id, { value, file });
+    }
+  }
+  if (problems.length) throw new SourceError(problems);
+  return out;
 }

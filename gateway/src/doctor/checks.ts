@@ -157,27 +157,6 @@ export function endpointCheck(p: EndpointProbe): CheckResult {
   return { check: p.check, status: 'fail', detail: `${p.name}: ${p.target}: ${p.error}`, fix: p.fix };
 }
 
-/**
- * OPC-UA endpoints named anywhere in an `opcua` config section (a list, or an object with a list of
- * servers/endpoints): every object with an opc.tcp:// URL. Tolerant by design: the section's exact shape is
- * the OPC-UA module's.
- */
-export function opcuaEndpoints(section: unknown): Array<{ name: string; url: string }> {
-  const out: Array<{ name: string; url: string }> = [];
-  const seen = new Set<unknown>();
-  const visit = (v: unknown, path: string): void => {
-    if (!v || typeof v !== 'object' || seen.has(v)) return;
-    seen.add(v);
-    if (Array.isArray(v)) return v.forEach((x, i) => visit(x, `${path}[${i}]`));
-    const o = v as Record<string, unknown>;
-    const url = Object.values(o).find((x): x is string => typeof x === 'string' && /^opc\.tcp:\/\//i.test(x));
-    if (url) out.push({ name: typeof o.id === 'string' ? o.id : typeof o.name === 'string' ? o.name : path, url });
-    for (const [k, x] of Object.entries(o)) if (x && typeof x === 'object') visit(x, `${path}.${k}`);
-  };
-  visit(section, 'opcua');
-  return out;
-}
-
 export function summary(results: readonly CheckResult[]): { passed: number; warnings: number; failed: number; skipped: number } {
   return {
     passed: results.filter((r) => r.status === 'pass').length,

@@ -87,14 +87,20 @@ export class Pipeline {
     return true;
   }
 
+  /** A source vouches that a device is reachable though nothing changed (OPC-UA reports changes only). */
+  heartbeat(deviceId: string, at: number): void {
+    this.publishTransitions(this.deps.engine.alive(deviceId, at));
+  }
+
   publishTransitions(ts: Transition[]): void {
     for (const t of ts) {
       const device = this.deps.devices.byId.get(t.deviceId);
       if (!device) continue;
       this.counters.alarms++;
       this.send({ topic: this.topics.alarm(device.id), message: this.deps.stamper.stamp(alarmBody(device, t), t.at), qos: 1, retain: false, class: 'alarm' });
-      if (t.rule.rule.kind === 'offline') {
-        if (t.state === 'raised') this.setAvailability(device.id, 'offline', t.at, 'no data within the reporting interval');
+      // A source that already said why it is offline (an OPC-UA endpoint) keeps its reason.
+      if (t.rule.rule.kind === 'offline' && t.state === 'raised' && this.online.get(device.id) !== false) {
+        this.setAvailability(device.id, 'offline', t.at, 'no data within the reporting interval');
       }
       for (const l of this.listeners) l.alarm?.(device, t);
     }

@@ -45,7 +45,8 @@ export type RejectReason =
   | 'acl-denied'
   | 'rate-limited'
   | 'auth-failed'
-  | 'bad-envelope';
+  | 'bad-envelope'
+  | 'bad-status';
 
 export class Rejection extends Error {
   constructor(

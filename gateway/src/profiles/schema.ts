@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ComponentCode, EventCode, Severity } from '@gridgate/contract';
+import { checkOpcuaProfile, OpcuaProfileSection } from '../southbound/opcua/profile-schema.js';
 
 const Name = z.string().regex(/^[a-z][a-z0-9_]*$/, 'use snake_case: lower-case letters, digits and "_"');
 const Text = z.object({ zh: z.string().min(1), en: z.string().min(1) }).strict().describe('Text in Chinese and English');
@@ -137,6 +138,7 @@ export const DeviceProfile = z
     params: z.record(Name, z.union([z.number(), z.string(), z.boolean()])).default({}).describe('Per-device parameters with defaults'),
     metrics: z.array(MetricSpec).min(1),
     alarms: z.array(AlarmRule).default([]),
+    opcua: OpcuaProfileSection.optional(),
     simulation: z
       .object({ normal: SimValues, faults: z.record(z.string(), SimValues).default({}) })
       .strict()
@@ -146,6 +148,7 @@ export const DeviceProfile = z
   .strict()
   .superRefine((p, ctx) => {
     if (p.transport === 'lorawan' && !p.codec) ctx.addIssue({ code: 'custom', path: ['codec'], message: 'a lorawan profile names its binary codec' });
+    checkOpcuaProfile(p, ctx);
     const names = new Set<string>();
     p.metrics.forEach((m, i) => {
       if (names.has(m.name)) ctx.addIssue({ code: 'custom', path: ['metrics', i, 'name'], message: `metric "${m.name}" is defined twice` });

@@ -1,5 +1,6 @@
 import { uplinkTopics } from '@gridgate/contract';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { metricsRoutes } from '../api/metrics.js';
 import { createApiServer, type ApiRoutes } from '../api/server.js';
@@ -18,11 +19,19 @@ import { Pipeline } from '../ingest/pipeline.js';
 import type { RawUplink } from '../ingest/types.js';
 import { EmbeddedBroker } from '../southbound/broker/embedded-broker.js';
 import { LnsConnection } from '../southbound/lns/lns-connection.js';
+import { historyRoutes } from '../history/routes.js';
+import { HistoryStore } from '../history/store.js';
+import { MqttDelivery } from '../outbox/mqtt-delivery.js';
+import { SqliteOutbox } from '../outbox/outbox.js';
+import { SeqFloor } from '../outbox/seq-floor.js';
+import { InfluxSink } from '../sinks/influx/influx-sink.js';
+import { addEndpointDevices } from '../southbound/opcua/endpoint-device.js';
+import { OpcuaSouthbound } from '../southbound/opcua/southbound.js';
 import { openDatabase, type Db } from '../store/db.js';
+import { salvageDatabase } from '../store/salvage.js';
 import { VisionService } from '../vision/service.js';
 import { statusBody } from '../uplink/messages.js';
 import { MqttUplink, redactUrl } from '../uplink/mqtt-uplink.js';
-import { SqliteOutbox } from '../uplink/outbox.js';
 import { Stamper } from '../uplink/stamper.js';
 import { CommandRouter } from './commands.js';
 import { buildDevices, type DeviceRegistry, type GridResolver } from './devices.js';
@@ -59,7 +68,10 @@ export class Gateway {
   readonly pipeline: Pipeline;
   readonly engine: AlarmEngine;
   readonly outbox: SqliteOutbox;
+  readonly delivery: MqttDelivery;
   readonly uplink: MqttUplink;
+  readonly history?: HistoryStore;
+  readonly influx?: InfluxSink;
   readonly commands: CommandRouter;
   readonly rejects: RejectCounter;
   readonly broker?: EmbeddedBroker;
@@ -69,10 +81,13 @@ export class Gateway {
   /** Detection for cameras (stalls, parking, dust); the camera stage takes its FrameConsumers from here. */
   readonly vision?: VisionService;
   readonly cameras: CameraStage;
+  readonly opcua?: OpcuaSouthbound;
   ports: { port?: number; tlsPort?: number; api?: number } = {};
   private api?: FastifyInstance;
   readonly startedAt = Date.now();
   private readonly db: Db;
+  private readonly historyDb?: Db;
+  private readonly seqFloor: SeqFloor;
   private readonly alarmStore: AlarmStore;
   private readonly stamper: Stamper;
   private ticks = 0;
@@ -97,7 +112,12 @@ export class Gateway {
     const grids = opts.loaded.grids?.map;
     const resolveGrid: GridResolver | undefined = opts.resolveGrid ?? (grids && ((loc) => grids.lookup(loc)?.code));
     this.devices = buildDevices(config, opts.loaded.profiles, resolveGrid);
-    this.db = openDatabase(config.gateway.dataDir);
+    addEndpointDevices(this.devices, config);
+    const dataDir = config.gateway.dataDir;
+    const salvage = (db: Db, r: { movedTo: string }) => salvageDatabase(r.movedTo, db, log);
+    // One database for alarm state, report state and the outbox: report state commits with the message announcing it.
+    // The outbox appends and reads each page about once: a small page cache does (16 MiB is better-sqlite3's default).
+    this.db = openDatabase(dataDir, { synchronous: config.outbox.synchronous, cacheMb: 2, log, onDamaged: salvage });
     this.rejects = new RejectCounter(log);
     this.alarmStore = new AlarmStore(this.db);
     const rules = new Map([...this.devices.byId.values()].map((d) => [d.id, d.rules]));
@@ -111,7 +131,12 @@ export class Gateway {
       will: () => this.statusPayload('offline', 'last-will'),
       onCommand: (payload, responseTopic) => void this.onCommand(payload, responseTopic),
     }, log);
-    this.outbox = new SqliteOutbox(this.db, this.uplink);
+    const ob = config.outbox;
+    this.outbox = new SqliteOutbox(this.db, { synchronous: ob.synchronous, quotaBytes: ob.telemetry.quotaMb * 1024 * 1024, ttlMs: ob.telemetry.ttlH * 3_600_000, keepEvery: ob.telemetry.keepEvery, log });
+    this.seqFloor = new SeqFloor(join(dataDir, 'seq-floor'));
+    this.outbox.ensureSeqAtLeast(this.seqFloor.read());
+    this.delivery = new MqttDelivery(this.outbox.destination('mqtt', ['priority', 'telemetry']), this.uplink, { window: ob.window, order: ob.order, log });
+    if (config.influx) this.influx = new InfluxSink(config.influx, this.outbox.destination('influx', ['telemetry']), log);
     this.stamper = new Stamper(config.gateway.id, this.outbox);
     this.pipeline = new Pipeline({
       gatewayId: config.gateway.id,
@@ -123,6 +148,11 @@ export class Gateway {
       sink: this.outbox,
       rejects: this.rejects,
     });
+    if (config.history.enabled) {
+      this.historyDb = openDatabase(dataDir, { file: 'history.db', synchronous: 'NORMAL', cacheMb: 4, log, onDamaged: salvage });
+      const history = (this.history = new HistoryStore(this.historyDb, config.history, log));
+      this.pipeline.addListener({ telemetry: (d, u) => history.add(d.id, u.observedAt, u.metrics) });
+    }
     if (config.reports.enabled) {
       this.reportStore = new ReportStore(this.db);
       this.reports = new ReportManager({
@@ -211,6 +241,11 @@ export class Gateway {
         }),
       );
     }
+    if (config.opcua.endpoints.length) {
+      const p = this.pipeline;
+      this.opcua = new OpcuaSouthbound({ config, configFile: opts.loaded.file, devices: this.devices, ingest: (raw) => this.ingest(raw, () => {}), reject: (id, r, d) => this.rejects.reject(id, r, d), setAvailability: (id, st, at, why) => p.setAvailability(id, st, at, why), heartbeat: (id, at) => p.heartbeat(id, at), log });
+      p.addListener(this.opcua.listener);
+    }
   }
 
   /** Southbound entry: processes one uplink and calls back once what it produced is durable. */
@@ -225,6 +260,10 @@ export class Gateway {
   }
 
   async start(): Promise<void> {
+    this.outbox.start();
+    this.delivery.start();
+    this.influx?.start();
+    this.history?.start();
     this.uplink.start();
     if (this.broker) this.ports = await this.broker.listen();
     const apiCfg = this.opts.loaded.config.api;
@@ -239,7 +278,7 @@ export class Gateway {
       };
       const c = this.opts.loaded.config;
       const reportApi = this.reports && this.reportStore ? [reportsRoutes({ manager: this.reports, dataDir: c.gateway.dataDir, timezone: c.gateway.timezone, recent: (n) => this.reportStore!.recent(n) })] : [];
-      this.api = createApiServer(apiCfg, this.opts.log, [statusRoutes({ snapshot: () => this.snapshot(), acknowledge: ack }), metricsRoutes(() => this.snapshot()), ...reportApi, cameraRoutes(() => this.cameras), ...(this.opts.routes ?? [])], { ...(this.opts.authorize && { authorize: this.opts.authorize }) });
+      this.api = createApiServer(apiCfg, this.opts.log, [statusRoutes({ snapshot: () => this.snapshot(), acknowledge: ack }), metricsRoutes(() => this.snapshot()), ...reportApi, ...this.historyRoutes(), cameraRoutes(() => this.cameras), ...(this.opts.routes ?? [])], { ...(this.opts.authorize && { authorize: this.opts.authorize }) });
       await this.api.listen({ port: apiCfg.port, host: apiCfg.host });
       const a = this.api.server.address();
       this.ports.api = typeof a === 'object' && a ? a.port : apiCfg.port;
@@ -248,6 +287,7 @@ export class Gateway {
     await this.cameras.start();
     // Not awaited: loading the model takes seconds, and a detector that fails must not stop the gateway.
     void this.vision?.start();
+    await this.opcua?.start();
     this.timers.push(setInterval(() => this.tick(), TICK_MS));
     const statusEvery = this.opts.loaded.config.uplink.statusIntervalS * 1000;
     this.timers.push(setInterval(() => this.publishStatus(), statusEvery));
@@ -255,20 +295,29 @@ export class Gateway {
     this.opts.log.info({ gateway: this.opts.loaded.config.gateway.id, devices: this.devices.byId.size, ports: this.ports }, 'gateway started');
   }
 
+  private historyRoutes(): ApiRoutes[] {
+    const h = this.history;
+    if (!h) return [];
+    return [historyRoutes({ store: h, cfg: this.config.history, isDevice: (id) => this.devices.byId.has(id) })];
+  }
+
   private tick(): void {
     const now = Date.now();
     try {
       this.pipeline.publishTransitions(this.engine.tick(now, (id) => this.sourceDown(id)));
-      this.persistAlarms(++this.ticks % SEEN_FLUSH_EVERY === 0);
+      const slow = ++this.ticks % SEEN_FLUSH_EVERY === 0;
+      this.persistAlarms(slow);
+      if (slow) this.seqFloor.write(this.outbox.committedSeq);
       this.reports?.tick();
     } catch (e) {
       this.opts.log.error({ err: (e as Error).stack }, 'alarm tick failed');
     }
   }
 
-  /** A LoRaWAN device's silence says nothing while every network server it could come through is down. */
+  /** A device's silence says nothing while every source it could come through (LNS, OPC-UA endpoint) is down. */
   private sourceDown(deviceId: string): boolean {
     const d = this.devices.byId.get(deviceId);
+    if (d && this.opcua?.holdOffline(d)) return true;
     if (!d?.config.lorawan || !this.lns.length) return false;
     const via = d.config.lorawan.lns;
     const candidates = this.lns.filter((l) => !via || l.id === via);
@@ -288,7 +337,11 @@ export class Gateway {
       alarmTransitions: this.pipeline.counters.alarms,
       activeAlarms: this.engine.active().length,
       backlog: o.backlog,
-      published: o.acked,
+      published: this.delivery.stats().acked,
+      // The central side reconciles gaps in seq against these (telemetry removed under quota or TTL).
+      thinned: o.thinned,
+      expired: o.expired,
+      dropped: o.dropped,
       devices: this.devices.byId.size,
       ...(this.reports && { reportsOpen: this.reports.openReports().length, reportsPublished: this.reports.counters.published, reportsRefused: this.reports.counters.rejected }),
       cameras: this.cameras.infos.size,
@@ -307,7 +360,9 @@ export class Gateway {
       startedAt: iso(this.startedAt),
       uptimeS: Math.round((now - this.startedAt) / 1000),
       uplink: { url: redactUrl(c.uplink.url), connected: this.uplink.connected, ...(this.uplink.lastError && { lastError: this.uplink.lastError }) },
-      outbox: this.outbox.stats(),
+      outbox: { ...this.outbox.stats(), ...this.delivery.stats(), order: c.outbox.order },
+      ...(this.history && { history: this.history.stats() }),
+      ...(this.influx && { sinks: { influx: this.influx.stats() } }),
       counters: this.counters(),
       rejects: this.rejects.byReason(),
       devices: [...this.devices.byId.values()].map((d) => {
@@ -338,7 +393,10 @@ export class Gateway {
         ...(state.active!.value !== undefined && { value: state.active!.value }),
         flapping: state.flapping,
       })),
-      sources: this.lns.map((l) => ({ id: l.id, kind: 'lns', connected: l.connected })),
+      sources: [
+        ...this.lns.map((l) => ({ id: l.id, kind: 'lns', connected: l.connected })),
+        ...(this.opcua?.status() ?? []).map((e) => ({ id: e.id, kind: 'opcua', connected: e.state === 'up', ...(e.lastError && { lastError: e.lastError.message }) })),
+      ],
       cameras: this.cameras.snapshot(),
     };
   }
@@ -376,11 +434,17 @@ export class Gateway {
     await Promise.all(this.lns.map((l) => l.stop()));
     await this.vision?.stop();
     await this.cameras.stop();
+    await this.opcua?.stop();
     if (this.broker) await this.broker.close();
     this.persistAlarms(true);
+    this.delivery.stop();
+    await this.influx?.stop();
     this.outbox.close();
+    this.seqFloor.write(this.outbox.committedSeq);
+    this.history?.close();
     await this.uplink.stop(this.statusPayload('offline', 'shutdown'));
     this.db.close();
+    this.historyDb?.close();
     this.opts.log.info('gateway stopped');
   }
 }

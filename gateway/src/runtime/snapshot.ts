@@ -1,6 +1,9 @@
 import type { RejectReason } from '../ingest/types.js';
 import type { CanonicalMetric } from '../ingest/types.js';
-import type { OutboxStats } from '../uplink/outbox.js';
+import type { HistoryStats } from '../history/store.js';
+import type { DeliveryStats } from '../outbox/mqtt-delivery.js';
+import type { OutboxStats } from '../outbox/outbox.js';
+import type { InfluxSinkStats } from '../sinks/influx/influx-sink.js';
 import type { CameraSnapshot } from '../cameras/camera.js';
 
 /** What the gateway looks like right now: for the status API, `gridgate status`, metrics and the console. */
@@ -10,12 +13,15 @@ export interface GatewaySnapshot {
   startedAt: string;
   uptimeS: number;
   uplink: { url: string; connected: boolean; lastError?: string };
-  outbox: OutboxStats;
+  /** The outbox and its delivery to the central broker: backlog per lane, quota, time-to-live, thinning. */
+  outbox: OutboxStats & DeliveryStats & { order: 'priority' | 'seq' };
+  history?: HistoryStats;
+  sinks?: { influx?: InfluxSinkStats };
   counters: Record<string, number>;
   rejects: Partial<Record<RejectReason, number>>;
   devices: DeviceSnapshot[];
   alarms: ActiveAlarmSnapshot[];
-  sources: Array<{ id: string; kind: string; connected: boolean }>;
+  sources: Array<{ id: string; kind: string; connected: boolean; lastError?: string }>;
   cameras?: CameraSnapshot[];
 }
 

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { UplinkConfig } from '../config/schema.js';
 import { backoffDelay } from '../util/backoff.js';
 import { readTlsFiles } from '../util/tls.js';
-import type { Publisher } from './outbox.js';
+import type { Publisher } from '../outbox/mqtt-delivery.js';
 
 export interface UplinkHooks {
   /** Retained status payloads: the birth published on every connect, the death left as Last Will. */
@@ -24,6 +24,7 @@ export class MqttUplink extends EventEmitter implements Publisher {
   private attempt = 0;
   private timer?: NodeJS.Timeout;
   private closing = false;
+  private serverReceiveMaximum?: number;
   lastError?: string;
 
   constructor(
@@ -37,6 +38,18 @@ export class MqttUplink extends EventEmitter implements Publisher {
 
   get connected(): boolean {
     return this.client?.connected === true;
+  }
+
+  get receiveMaximum(): number | undefined {
+    return this.serverReceiveMaximum;
+  }
+
+  cork(): void {
+    this.client?.stream?.cork?.();
+  }
+
+  uncork(): void {
+    this.client?.stream?.uncork?.();
   }
 
   start(): void {
@@ -58,6 +71,9 @@ export class MqttUplink extends EventEmitter implements Publisher {
     c.on('connect', (connack) => {
       this.attempt = 0;
       this.lastError = undefined;
+      this.serverReceiveMaximum = connack.properties?.receiveMaximum;
+      // Small QoS 1 packets and their PUBACKs: Nagle's algorithm would hold them back by tens of milliseconds.
+      (c.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
       this.log.info({ url: redactUrl(this.cfg.url), sessionPresent: connack.sessionPresent }, 'uplink connected');
       c.publish(this.hooks.statusTopic, this.hooks.birth(), { qos: 1, retain: true });
       if (!connack.sessionPresent) {
@@ -78,6 +94,7 @@ export class MqttUplink extends EventEmitter implements Publisher {
     c.on('close', () => {
       if (this.closing) return;
       this.emit('offline');
+      this.forgetUnacknowledged(c);
       const delay = backoffDelay(this.attempt++, this.cfg.reconnect.minMs, this.cfg.reconnect.maxMs);
       this.log.info({ inMs: delay }, 'uplink disconnected; reconnecting');
       clearTimeout(this.timer);
@@ -92,6 +109,17 @@ export class MqttUplink extends EventEmitter implements Publisher {
   publish(topic: string, payload: string, qos: 0 | 1, retain: boolean, done: (err?: Error) => void): void {
     if (!this.client) return done(new Error('uplink not started'));
     this.client.publish(topic, payload, { qos, retain }, (err) => done(err ?? undefined));
+  }
+
+  /**
+   * The outbox re-publishes everything unacknowledged after a reconnect, in order. mqtt.js would also
+   * re-send its own copies (and `reconnect()` drops them while keeping their callbacks): make it forget
+   * them, which runs each callback once with an error.
+   */
+  private forgetUnacknowledged(c: MqttClient): void {
+    for (const [id, o] of Object.entries(c.outgoing)) {
+      if (!o.volatile && o.cmd === 'publish') c.removeOutgoingMessage(Number(id));
+    }
   }
 
   /** Publishes the clean-shutdown status, then disconnects (the broker then discards the Last Will). */

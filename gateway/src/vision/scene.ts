@@ -2,7 +2,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { GridId, Location, TopicSafeId } from '@gridgate/contract';
 import { ZoneConfig } from '../cameras/zones.js';
-import { SourceError, YamlSource } from '../config/yaml-source.js';
+import { openYaml, SourceError } from '../config/yaml-source.js';
 import type { VisionCamera } from './camera.js';
 import { VisionConfig } from './config.js';
 import { loadCameraProfiles } from './rules/load.js';
@@ -35,14 +35,7 @@ export interface LoadedScene {
 
 /** Reads a scene file; camera profiles come from its vision.profileDirs (relative to it) or `defaultDirs`. */
 export function loadScene(file: string, defaultDirs: string[]): LoadedScene {
-  let src: YamlSource;
-  try {
-    src = YamlSource.read(file);
-  } catch (e) {
-    throw new SourceError([{ file, line: 1, path: '', message: `cannot read: ${(e as Error).message}` }]);
-  }
-  const syntax = src.syntaxProblems();
-  if (syntax.length) throw new SourceError(syntax);
+  const src = openYaml(file);
   const { value, problems } = src.validate(VisionScene);
   if (!value) throw new SourceError(problems);
   const base = dirname(resolve(file));

@@ -1,80 +1,19 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { NodeProcess, runNodeCli } from '@gridgate/testing';
 import { repoRoot } from './shared.js';
-import { waitFor } from './net.js';
+
+export type { LogLine } from '@gridgate/testing';
 
 export const CLI = join(repoRoot, 'gateway', 'dist', 'src', 'cli', 'main.js');
 
-export interface LogLine {
-  level: number;
-  msg: string;
-  [k: string]: unknown;
-}
-
 /** The real `gridgate` CLI as a child process, with its JSON log lines collected. */
-export class GatewayProcess {
-  readonly logs: LogLine[] = [];
-  stdout = '';
-  stderrText = '';
-  proc!: ChildProcess;
-  exit?: Promise<number | null>;
-
-  constructor(
-    readonly args: string[],
-    readonly env: NodeJS.ProcessEnv = {},
-  ) {}
-
-  start(): this {
-    this.proc = spawn(process.execPath, ['--enable-source-maps', CLI, ...this.args], { env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let buf = '';
-    this.proc.stderr!.on('data', (d: Buffer) => {
-      const s = d.toString();
-      this.stderrText += s;
-      buf += s;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        try {
-          this.logs.push(JSON.parse(line) as LogLine);
-        } catch {
-          /* plain text (e.g. config problems) stays in stderrText */
-        }
-      }
-    });
-    this.proc.stdout!.on('data', (d: Buffer) => (this.stdout += d.toString()));
-    this.exit = new Promise((res) => this.proc.once('exit', (code) => res(code)));
-    return this;
-  }
-
-  waitForLog(msg: string | RegExp, timeoutMs = 20_000): Promise<LogLine> {
-    return waitFor(`log "${String(msg)}" (stderr so far: ${this.stderrText.slice(-2000)})`, () =>
-      this.logs.find((l) => (typeof msg === 'string' ? l.msg === msg : msg.test(l.msg))),
-      timeoutMs,
-    );
-  }
-
-  kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill(signal);
-    return this.exit!;
+export class GatewayProcess extends NodeProcess {
+  constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
+    super(CLI, args, env);
   }
 }
 
-/** Runs the CLI to completion and returns its exit code and output. */
+/** Runs the `gridgate` CLI to completion and returns its exit code and output. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((res, rej) => {
-    const p = spawn(process.execPath, ['--enable-source-maps', CLI, ...args], { env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const t = setTimeout(() => {
-      p.kill('SIGKILL');
-      rej(new Error(`gridgate ${args.join(' ')} ran past ${timeoutMs} ms`));
-    }, timeoutMs);
-    p.on('exit', (code) => {
-      clearTimeout(t);
-      res({ code, stdout, stderr });
-    });
-  });
+  return runNodeCli(CLI, args, env, timeoutMs);
 }

@@ -1,0 +1,111 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Fastify from 'fastify';
+import pino from 'pino';
+import { HistoryConfig } from '../src/history/config.js';
+import { parseDuration, parseTime, planHistory } from '../src/history/query.js';
+import { historyRoutes } from '../src/history/routes.js';
+import { HistoryStore } from '../src/history/store.js';
+import { openDatabase } from '../src/store/db.js';
+
+const T0 = Date.parse('2026-03-01T08:00:00Z');
+const cfg = HistoryConfig.parse({});
+const log = pino({ level: 'silent' });
+
+test('times and steps: ISO, Unix ms, now and relative times; durations', () => {
+  assert.equal(parseTime('2026-03-01T08:00:00Z', 0), T0);
+  assert.equal(parseTime(String(T0), 0), T0);
+  assert.equal(parseTime('-6h', T0), T0 - 6 * 3_600_000);
+  assert.equal(parseTime('now', T0), T0);
+  assert.equal(parseTime('yesterday', T0), undefined);
+  assert.equal(parseDuration('5m'), 300_000);
+  assert.equal(parseDuration('30'), 30_000);
+  assert.equal(parseDuration('five'), undefined);
+});
+
+test('planHistory: raw for short spans, buckets otherwise; steps of a minute or more read the 1-minute means; errors say what to do', () => {
+  assert.deepEqual(planHistory({}, T0, cfg), { from: T0 - 3_600_000, to: T0, stepMs: 0, source: 'raw' });
+  const day = planHistory({ from: '-24h' }, T0, cfg);
+  assert.ok(!('error' in day) && day.source === 'minute' && day.stepMs === 120_000, JSON.stringify(day));
+  const tenS = planHistory({ from: '-1h', step: '10s' }, T0, cfg);
+  assert.ok(!('error' in tenS) && tenS.source === 'raw' && tenS.stepMs === 10_000);
+  const odd = planHistory({ from: '-1d', step: '90s' }, T0, cfg);
+  assert.ok(!('error' in odd) && odd.stepMs === 120_000, 'rounded up to whole minutes');
+  const old = planHistory({ from: '-3d', to: '-2d', step: 'raw' }, T0, cfg);
+  assert.ok(!('error' in old) && /step=1m/.test(old.note ?? ''), 'says where older data is');
+  assert.match((planHistory({ from: '-30d', step: '1s' }, T0, cfg) as { error: string }).error, /at most 10000 points.*use step ≥/);
+  assert.match((planHistory({ from: 'soon' }, T0, cfg) as { error: string }).error, /from: "soon" is not a time/);
+  assert.match((planHistory({ from: '-1h', to: '-2h' }, T0, cfg) as { error: string }).error, /before/);
+});
+
+function store(now: () => number) {
+  const db = openDatabase(mkdtempSync(join(tmpdir(), 'gg-history-')), { file: 'history.db', synchronous: 'NORMAL' });
+  return { db, h: new HistoryStore(db, cfg, log, now) };
+}
+
+test('HistoryStore: raw samples and 1-minute mean/min/max/count; a replayed sample is not counted twice; strings are not history', () => {
+  const { db, h } = store(() => T0 + 3_600_000);
+  for (let i = 0; i < 120; i++) h.add('cover-1', T0 + i * 1000, { tilt: { value: i % 60, unit: 'deg' }, cover_open: { value: i >= 60 }, firmware: { value: 'x' } });
+  h.add('cover-1', T0 + 5000, { tilt: { value: 5, unit: 'deg' } }); // the same sample again (a replay)
+  h.flush();
+  const raw = h.query('cover-1', { from: T0, to: T0 + 120_000, stepMs: 0, source: 'raw' });
+  assert.deepEqual(Object.keys(raw.metrics), ['cover_open', 'tilt']);
+  assert.equal(raw.metrics.tilt!.points.length, 120);
+  assert.equal(raw.metrics.tilt!.unit, 'deg');
+  assert.deepEqual(raw.metrics.tilt!.points[1], { t: new Date(T0 + 1000).toISOString(), v: 1 });
+  const m = h.query('cover-1', { from: T0, to: T0 + 120_000, stepMs: 60_000, source: 'minute', metrics: ['tilt', 'cover_open'] });
+  assert.deepEqual(m.metrics.tilt!.points[0], { t: new Date(T0).toISOString(), v: 29.5, min: 0, max: 59, n: 60 });
+  assert.deepEqual(m.metrics.cover_open!.points.map((p) => p.v), [0, 1], 'booleans as 0/1');
+  const two = h.query('cover-1', { from: T0, to: T0 + 120_000, stepMs: 120_000, source: 'minute' });
+  assert.deepEqual(two.metrics.tilt!.points.map((p) => [p.v, p.n]), [[29.5, 120]], 'buckets of means weighted by count');
+  const tenS = h.query('cover-1', { from: T0, to: T0 + 20_000, stepMs: 10_000, source: 'raw', metrics: ['tilt'] });
+  assert.deepEqual(tenS.metrics.tilt!.points.map((p) => p.v), [4.5, 14.5]);
+  h.close();
+  db.close();
+});
+
+test('HistoryStore: raw samples go after their retention, 1-minute means after theirs', async () => {
+  let now = T0;
+  const { db, h } = store(() => now);
+  h.add('cover-1', T0, { tilt: { value: 1 } });
+  h.add('cover-1', T0 + 2 * 86_400_000, { tilt: { value: 2 } });
+  h.flush();
+  now = T0 + 2 * 86_400_000 + 60_000; // two days later: the first raw sample is past 24 h
+  h.prune();
+  await new Promise((r) => setImmediate(r));
+  const all = { from: T0 - 1, to: now, source: 'raw' as const, stepMs: 0 };
+  assert.deepEqual(h.query('cover-1', all).metrics.tilt!.points.map((p) => p.v), [2]);
+  assert.deepEqual(h.query('cover-1', { ...all, source: 'minute', stepMs: 60_000 }).metrics.tilt!.points.map((p) => p.v), [1, 2], 'the 1-minute mean remains');
+  now = T0 + 31 * 86_400_000;
+  h.prune();
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(h.query('cover-1', { ...all, to: now, source: 'minute', stepMs: 60_000 }).metrics.tilt!.points.map((p) => p.v), [2]);
+  h.close();
+  db.close();
+});
+
+test('GET /api/v1/devices/:id/metrics: the answer, a 400 that says what to change, a 404 for an unknown device', async () => {
+  const { db, h } = store(() => T0);
+  for (let i = 0; i < 10; i++) h.add('cover-1', T0 - 600_000 + i * 60_000, { water_level: { value: i / 10, unit: 'm' } });
+  const app = Fastify();
+  historyRoutes({ store: h, cfg, isDevice: (id) => id === 'cover-1' || id === 'cover-2', now: () => T0 })(app);
+  const ok = await app.inject({ url: '/api/v1/devices/cover-1/metrics?from=-10m&step=5m' });
+  assert.equal(ok.statusCode, 200);
+  const body = ok.json() as { step: string; source: string; metrics: { water_level: { unit: string; points: Array<{ v: number; n: number }> } } };
+  assert.equal(body.step, '300s');
+  assert.equal(body.source, '1m');
+  assert.equal(body.metrics.water_level.unit, 'm');
+  assert.deepEqual(body.metrics.water_level.points.map((p) => p.n), [5, 5]);
+  const none = await app.inject({ url: '/api/v1/devices/cover-2/metrics' });
+  assert.deepEqual((none.json() as { metrics: object }).metrics, {}, 'a configured device without data: empty');
+  const bad = await app.inject({ url: '/api/v1/devices/cover-1/metrics?step=fast' });
+  assert.equal(bad.statusCode, 400);
+  assert.match((bad.json() as { error: string }).error, /step: "fast" is not a duration/);
+  assert.equal((await app.inject({ url: '/api/v1/devices/nobody/metrics' })).statusCode, 404);
+  await app.close();
+  h.close();
+  db.close();
+});
