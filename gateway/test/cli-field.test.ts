@@ -125,9 +125,11 @@ describe('gridgate devices add, then the gateway', () => {
     });
     assert.match(st.stdout, /^gw-yangjing-minsheng-rd {2}v\d+\.\d+\.\d+ {2}up .* uplink ● connected/);
     assert.match(st.stdout, /hydrant-7 online {2}\d+s ago/);
-    assert.match(st.stdout, /outbox {2}backlog \d+ {2}inflight \d+/);
+    assert.match(st.stdout, /backlog {2}\d+ message\(s\) for the central broker \(priority \d+, telemetry \d+\); \d+ in flight/);
     const noToken = await runCli(['status', '--config', file, '--once'], { ...env, GRIDGATE_API_TOKEN: '' });
-    assert.match(noToken.stderr, /refused the request \(401\): give its API token/);
+    assert.match(noToken.stderr, /site\.yaml:\d+: api\.token: environment variable GRIDGATE_API_TOKEN is not set/);
+    const wrongToken = await runCli(['status', '--config', file, '--once'], { ...env, GRIDGATE_API_TOKEN: 'not-the-token' });
+    assert.match(wrongToken.stderr, /refused the token: is it the api\.token the gateway runs with\?/);
   });
 
   test('devices add --reload: the running gateway takes the new sensor without a restart', async () => {

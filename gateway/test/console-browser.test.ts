@@ -142,9 +142,12 @@ console:
     const alarms = (await (await fetch(`http://127.0.0.1:${apiPort}/api/v1/alarms`, { headers: { authorization: `Bearer ${pw.token}` } })).json()) as Array<{ rule: string; acknowledged: boolean }>;
     assert.deepEqual(alarms.filter((a) => a.rule === 'cap-open').map((a) => a.acknowledged), [true]);
     await shot('03-alarm-acknowledged');
-    // The device page has the history chart's place: this gateway has no history store.
+    // The device page charts the pressures published above, from the gateway's history store.
     await page.click('#alarms a:text("hydrant-7")');
-    await page.locator('#no-history').waitFor();
+    const chart = page.locator('#history svg.chart[aria-label="pressure history"]');
+    await chart.waitFor({ timeout: 10_000 });
+    const ticks = await chart.locator('text.tick').allTextContents();
+    assert.ok(ticks.includes('420.0k') && ticks.includes('310.0k'), `the chart spans the published pressures: ${ticks.join(' ')}`);
     await page.locator('#device-values tr[data-metric="cap_open"] td', { hasText: 'true' }).waitFor();
   });
 

@@ -50,7 +50,7 @@ const snapshot: GatewaySnapshot = {
 
 test('status view: backlog per lane and its age, quota and TTL, removed telemetry, history and sinks', () => {
   const text = renderStatus(snapshot, { now: NOW, width: 300, color: false });
-  assert.match(text, /uplink ○ disconnected mqtts:\/\/central:8883\/\n {2}uplink error: connect ECONNREFUSED/);
+  assert.match(text, /uplink ○ disconnected mqtts:\/\/central:8883\/ .*\n {2}uplink error: connect ECONNREFUSED/);
   assert.match(text, /backlog\s+12,345 message\(s\) for the central broker \(priority 3, telemetry 12,342\), oldest waiting 45m 00s; 0 in flight/);
   assert.match(text, /quota\s+8\.0 MiB of 512 MiB \(1\.6%\); telemetry kept 7d 0h, thinning keeps 1 in 4 per device; durability FULL, order priority/);
   assert.match(text, /removed\s+telemetry thinned 10, expired 0, dropped 2/);
