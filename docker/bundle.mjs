@@ -32,6 +32,7 @@ const SKIP_IN_DIST = new Set(['test', 'bench', 'scripts', '.tsbuildinfo']);
 const keep = (ws) => (src) => {
   const rel = relative(join(root, ws), src).split(sep);
   if (rel[0] === '') return true;
+  if (rel.at(-1).endsWith('.tsbuildinfo')) return false;
   if (rel.length === 1) return !SKIP_IN_WORKSPACE.has(rel[0]) && !rel[0].endsWith('.tsbuildinfo');
   if (rel[0] === 'dist' && rel.length === 2) return !SKIP_IN_DIST.has(rel[1]);
   return true;

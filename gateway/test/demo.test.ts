@@ -11,6 +11,12 @@ test('the demo shows telemetry and an alarm raised, acknowledged and cleared wit
   try {
     const seen = (re: RegExp) => () => re.test(demo.stdout) && Date.now() - started;
     await waitFor('the banner', seen(/mosquitto_sub -h 127\.0\.0\.1 -p \d+ -u viewer -P \S+ -t 'gridgate\/v1\/#'/), 20_000);
+    // The console works in the demo: its URL and this run's admin password are in the banner.
+    const consoleLine = /web console +(http:\/\/127\.0\.0\.1:\d+)\/console\/ +\(user admin \/ password (\S+), random, this run only\)/.exec(demo.stdout);
+    assert.ok(consoleLine, demo.stdout);
+    const login = await fetch(`${consoleLine[1]}/console/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ password: consoleLine[2] }) });
+    assert.equal(login.status, 200);
+    assert.match(login.headers.get('set-cookie') ?? '', /^gg_session=/);
     await waitFor('telemetry', seen(/telemetry\s+cover-001\s+grid 3101150030120\d/), 20_000);
     const raisedAt = await waitFor('cover-001 raised', seen(/ALARM RAISED\s+cover-001\s+cover-tilted/), 40_000);
     await waitFor('cover-001 acknowledged', seen(/ALARM ACKNOWLEDGED\s+cover-001\s+cover-tilted .* by operator-demo/), 40_000);

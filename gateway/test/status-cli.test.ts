@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { statusTargetFromConfig } from '../src/cli/status-fetch.js';
-import { formatStatus, humanBytes, humanDuration } from '../src/cli/status-format.js';
+import { apiTargetFromConfig } from '../src/cli/running-gateway.js';
+import { humanBytes, humanDuration } from '../src/cli/status-format.js';
+import { renderStatus } from '../src/cli/status-view.js';
 import type { GatewaySnapshot } from '../src/runtime/snapshot.js';
 
 const NOW = Date.parse('2026-03-01T08:00:00Z');
@@ -47,25 +48,24 @@ const snapshot: GatewaySnapshot = {
   sinks: { influx: { url: 'http://influxdb:8086', bucket: 'gridgate', backlog: 500, written: 9000, rejected: 0, failures: 3, state: 'retrying', lastError: 'HTTP 503: unavailable' } },
 } as unknown as GatewaySnapshot;
 
-test('formatStatus: uplink, backlog per lane and its age, quota and TTL, removed telemetry, sinks, devices, alarms', () => {
-  const text = formatStatus(snapshot, NOW);
-  assert.match(text, /uplink\s+DISCONNECTED\s+mqtts:\/\/central:8883\/\s+\(last error: connect ECONNREFUSED\)/);
+test('status view: backlog per lane and its age, quota and TTL, removed telemetry, history and sinks', () => {
+  const text = renderStatus(snapshot, { now: NOW, width: 300, color: false });
+  assert.match(text, /uplink ○ disconnected mqtts:\/\/central:8883\/ .*\n {2}uplink error: connect ECONNREFUSED/);
   assert.match(text, /backlog\s+12,345 message\(s\) for the central broker \(priority 3, telemetry 12,342\), oldest waiting 45m 00s; 0 in flight/);
   assert.match(text, /quota\s+8\.0 MiB of 512 MiB \(1\.6%\); telemetry kept 7d 0h, thinning keeps 1 in 4 per device; durability FULL, order priority/);
   assert.match(text, /removed\s+telemetry thinned 10, expired 0, dropped 2/);
   assert.match(text, /influx\s+RETRYING\s+http:\/\/influxdb:8086 bucket gridgate: backlog 500, written 9,000\s+\(last error: HTTP 503: unavailable\)/);
-  assert.match(text, /devices\s+2 \(1 online, 0 offline, 1 not heard from\)/);
-  assert.match(text, /cover-1\s+generic-json-manhole-cover\s+31011500301201\s+online\s+30s ago\s+2/);
-  assert.match(text, /hydrant-1 .*-\s+never/);
-  assert.match(text, /critical\s+cover-1\s+cover-open\s+10m 00s\s+no\s+Manhole cover open/);
+  assert.match(text, /history\s+12 series, 3\.0 MiB; raw 24 h, 1-minute means 30 d/);
+  assert.match(text, /DEVICES {2}2 \(1 online, 0 offline\)/);
+  assert.match(text, /critical\s+cover-1\s+cover-open {2}Manhole cover open {2}since 10m ago/);
   assert.equal(humanBytes(1536), '1.5 KiB');
   assert.equal(humanDuration(3725), '1h 02m');
 });
 
-test('statusTargetFromConfig: the API address and token from the api section only; an unset token variable is named', () => {
+test('apiTargetFromConfig: the API address and token from the api section only; an unset token variable is named', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gg-status-'));
   const file = join(dir, 'gw.yaml');
   writeFileSync(file, 'gateway: { id: gw-1 }\nuplink: { url: "mqtt://x", password: "${NOT_SET_HERE}" }\napi:\n  host: 0.0.0.0\n  port: 8181\n  token: "${STATUS_TEST_TOKEN}"\n');
-  assert.deepEqual(statusTargetFromConfig(file, { STATUS_TEST_TOKEN: 'tok' }), { url: 'http://127.0.0.1:8181', token: 'tok' });
-  assert.throws(() => statusTargetFromConfig(file, {}), /gw\.yaml:6: api\.token: environment variable STATUS_TEST_TOKEN is not set\n\(set it in this shell/);
+  assert.deepEqual(apiTargetFromConfig(file, { STATUS_TEST_TOKEN: 'tok' }), { url: 'http://127.0.0.1:8181', token: 'tok' });
+  assert.throws(() => apiTargetFromConfig(file, {}), /gw\.yaml:6: api\.token: environment variable STATUS_TEST_TOKEN is not set\n\(set it in this shell/);
 });

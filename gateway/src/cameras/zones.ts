@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { GridId, Location, TopicSafeId } from '@gridgate/contract';
+import { polygonProblems } from '../console/web/zone-shape.js';
 
 const Point = z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]).describe('x, y in normalized frame coordinates (0..1)');
 
@@ -8,7 +9,14 @@ export const ZoneConfig = z
   .object({
     id: TopicSafeId,
     name: z.string().optional(),
-    polygon: z.array(Point).min(3).describe('Corners in order, normalized coordinates'),
+    polygon: z
+      .array(Point)
+      .min(3)
+      .superRefine((poly, ctx) => {
+        // Out-of-frame corners are the Point schema's to report; the shape rules are shared with the console's editor.
+        for (const p of polygonProblems(poly)) if (p.code !== 'out-of-frame') ctx.addIssue({ code: 'custom', message: p.message });
+      })
+      .describe('Corners in order, normalized coordinates; the edges must not cross'),
     rules: z
       .array(z.string().regex(/^[a-z][a-z0-9-]*$/))
       .min(1)

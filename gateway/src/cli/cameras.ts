@@ -6,6 +6,7 @@ import { loadConfig } from '../config/load.js';
 import { SourceError } from '../config/yaml-source.js';
 import { addCamerasToConfig, cameraIdFor, configuredOnvifUrls, existingIds, type DiscoveredCameraEntry } from '../cameras/config-writer.js';
 import { describeDevice, onvifProblem, type OnvifDevice } from '../cameras/onvif/client.js';
+import { ProgressBar } from './progress.js';
 import { probe, scopeValue, WS_DISCOVERY_ADDRESS, WS_DISCOVERY_PORT, type ProbeMatch } from '../cameras/onvif/ws-discovery.js';
 
 interface DiscoverOptions {
@@ -54,7 +55,9 @@ export function registerCameras(program: Command): void {
       const password = o.passwordEnv ? process.env[o.passwordEnv] : undefined;
       if (o.passwordEnv && !password) throw new Error(`environment variable ${o.passwordEnv} (--password-env) is not set`);
       const timeoutMs = Math.max(0.5, Number(o.timeout)) * 1000;
-      const matches = await probe({ timeoutMs, address: o.address, port: Number(o.port), ...(o.interface && { interface: o.interface }) });
+      // A bar while the probe waits for answers (on a terminal only: scripts read stdout).
+      const waiting = process.stderr.isTTY ? ProgressBar.timed('waiting for ONVIF cameras to answer', timeoutMs) : undefined;
+      const matches = await probe({ timeoutMs, address: o.address, port: Number(o.port), ...(o.interface && { interface: o.interface }) }).finally(() => waiting?.stop());
       const configured = o.writeConfig ? configuredOnvifUrls(readConfig(o.writeConfig)) : new Set<string>();
       const found = await Promise.all(matches.map((m, i) => describe(m, i + 1, { username: o.username, password }, configured)));
       if (o.json) process.stdout.write(`${JSON.stringify(found, null, 2)}\n`);

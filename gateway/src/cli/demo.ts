@@ -8,7 +8,7 @@ import { uplinkTopics, type UplinkMessage } from '@gridgate/contract';
 import { CentralBroker } from '../demo/central-broker.js';
 import { feedLine } from '../demo/feed.js';
 import { GatewayHost } from '../runtime/host.js';
-import { generatePassword } from '../southbound/broker/credentials.js';
+import { generatePassword, hashPassword } from '../southbound/broker/credentials.js';
 import { createLogger } from '../util/log.js';
 import { uuidv7 } from '../util/uuidv7.js';
 import { gatewayVersion, firmwareConfigsDir, repoRoot } from './paths.js';
@@ -55,6 +55,7 @@ export function registerDemo(program: Command): void {
       const brokerPort = await freePortOr(Number(process.env.GRIDGATE_DEMO_BROKER_PORT ?? 18831));
       const apiPort = await freePortOr(Number(process.env.GRIDGATE_DEMO_API_PORT ?? 18080));
       const apiToken = generatePassword();
+      const consolePassword = generatePassword();
       const dataDir = mkdtempSync(join(tmpdir(), 'gridgate-demo-'));
       const centralUrl = `mqtt://127.0.0.1:${centralPort}`;
       // A lighting cabinet (照明控制柜) with an OPC-UA server, simulated on this machine. The demo stands in
@@ -76,6 +77,7 @@ export function registerDemo(program: Command): void {
         GRIDGATE_BROKER_PORT: String(brokerPort),
         GRIDGATE_API_PORT: String(apiPort),
         GRIDGATE_API_TOKEN: apiToken,
+        GRIDGATE_CONSOLE_PASSWORD_HASH: await hashPassword(consolePassword),
         GRIDGATE_DATA_DIR: dataDir,
         GRIDGATE_OPCUA_URL: cabinet.endpointUrl,
       };
@@ -103,6 +105,7 @@ export function registerDemo(program: Command): void {
       out(`  watch it        mosquitto_sub -h 127.0.0.1 -p ${centralPort} -u viewer -P ${pw.viewer} -t '${prefix}/#' -v`);
       out(`  device broker   mqtt://127.0.0.1:${brokerPort}  (devices publish to devices/{id}/up)`);
       out(`  OPC-UA cabinet  ${cabinet.endpointUrl}  (simulated lighting cabinet, SignAndEncrypt; browse it: gridgate opcua browse ${cabinet.endpointUrl})`);
+      out(`  web console     http://127.0.0.1:${apiPort}/console/   (user admin / password ${consolePassword}, random, this run only)`);
       out(`  gateway API     curl -H 'Authorization: Bearer ${apiToken}' http://127.0.0.1:${apiPort}/api/v1/status   (metrics: /metrics, health: /healthz)`);
       if (bridge) {
         out(`  case inbox      http://127.0.0.1:${bridge.apiPort}/inbox   (browser: any user name, password ${bridgeToken})`);

@@ -8,6 +8,7 @@ import { InfluxConfig } from '../sinks/influx/config.js';
 import { GridsConfig } from '../grids/config.js';
 import { ReportsConfig, defaultReportsConfig } from '../reports/config.js';
 import { CameraConfig, checkCameras, VideoConfig } from '../cameras/config.js';
+import { ConsoleConfig, defaultConsoleConfig } from '../console/config.js';
 
 // The zod schema below is the config type, the JSON Schema (firmware-configs/gateway.schema.json) and the
 // reference docs (firmware-configs/CONFIG.md): `npm run export:config` regenerates both; a test checks they are current.
@@ -200,6 +201,7 @@ export const GatewayConfig = z
     vision: VisionConfig.optional().describe('On-device detection (stalls, parking, dust) for the cameras of this gateway'),
     cameras: z.array(CameraConfig).default([]),
     video: VideoConfig.default(VideoConfig.parse({})),
+    console: ConsoleConfig.default(defaultConsoleConfig).describe('Local web console (/console on the API port): admin login, dashboard, devices, cameras and zone editor, reports, config'),
   })
   .strict()
   .superRefine((c, ctx) => {

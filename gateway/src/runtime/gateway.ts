@@ -1,5 +1,5 @@
 import { uplinkTopics } from '@gridgate/contract';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { metricsRoutes } from '../api/metrics.js';
@@ -51,6 +51,8 @@ export interface GatewayOptions {
   resolveGrid?: GridResolver;
   /** Extra HTTP routes (history, console, ...) served next to status and metrics. */
   routes?: ApiRoutes[];
+  /** Lets a request into /api/* without the bearer token (the console's session login). */
+  authorize?: (req: FastifyRequest) => boolean;
   /** Called when the central side asks for a config reload: validates, then the host swaps the gateway. */
   onReloadRequest?: () => { ok: boolean; problems?: string };
   /** The detection stage's consumer of a camera's gated frames (none: frames are captured and gated only). */
@@ -96,6 +98,11 @@ export class Gateway {
 
   get profiles() {
     return this.opts.loaded.profiles;
+  }
+
+  /** The validated config with what it references (profiles, grid map, camera profiles). */
+  get loaded(): LoadedConfig {
+    return this.opts.loaded;
   }
   private timers: NodeJS.Timeout[] = [];
 
@@ -271,7 +278,7 @@ export class Gateway {
       };
       const c = this.opts.loaded.config;
       const reportApi = this.reports && this.reportStore ? [reportsRoutes({ manager: this.reports, dataDir: c.gateway.dataDir, timezone: c.gateway.timezone, recent: (n) => this.reportStore!.recent(n) })] : [];
-      this.api = createApiServer(apiCfg, this.opts.log, [statusRoutes({ snapshot: () => this.snapshot(), acknowledge: ack }), metricsRoutes(() => this.snapshot()), ...reportApi, ...this.historyRoutes(), cameraRoutes(() => this.cameras), ...(this.opts.routes ?? [])]);
+      this.api = createApiServer(apiCfg, this.opts.log, [statusRoutes({ snapshot: () => this.snapshot(), acknowledge: ack }), metricsRoutes(() => this.snapshot()), ...reportApi, ...this.historyRoutes(), cameraRoutes(() => this.cameras), ...(this.opts.routes ?? [])], { ...(this.opts.authorize && { authorize: this.opts.authorize }) });
       await this.api.listen({ port: apiCfg.port, host: apiCfg.host });
       const a = this.api.server.address();
       this.ports.api = typeof a === 'object' && a ? a.port : apiCfg.port;

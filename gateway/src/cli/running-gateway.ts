@@ -6,10 +6,9 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { ApiConfig } from '../config/schema.js';
 import { YamlSource, formatProblem } from '../config/yaml-source.js';
-import type { GatewaySnapshot } from '../runtime/snapshot.js';
 
-/** Where a running gateway's status API is and how to authenticate to it. */
-export interface StatusTarget {
+/** Where a running gateway's HTTP API answers and how to authenticate to it. */
+export interface ApiTarget {
   url: string;
   token?: string;
   /** The API's own certificate (PEM) when it serves HTTPS: the connection must present exactly it. */
@@ -17,10 +16,10 @@ export interface StatusTarget {
 }
 
 /**
- * Reads the API address and token from a gateway config. Only the `api` section matters here: other
- * secrets of the file need not be set in this shell.
+ * The API of the gateway a config file describes (a wildcard listen address is asked on loopback). Only the
+ * `api` section matters here: other secrets of the file need not be set in this shell.
  */
-export function statusTargetFromConfig(file: string, env: NodeJS.ProcessEnv = process.env): StatusTarget {
+export function apiTargetFromConfig(file: string, env: NodeJS.ProcessEnv = process.env): ApiTarget {
   let src: YamlSource;
   try {
     src = YamlSource.read(file);
@@ -34,27 +33,35 @@ export function statusTargetFromConfig(file: string, env: NodeJS.ProcessEnv = pr
   const parsed = ApiConfig.safeParse((src.toJS() as { api?: unknown } | null)?.api ?? {});
   if (!parsed.success) throw new Error(parsed.error.issues.map((i) => formatProblem(src.problem(['api', ...(i.path as (string | number)[])], i.message))).join('\n'));
   const api = parsed.data;
-  if (!api.enabled) throw new Error(`${file}: api.enabled is false: this gateway serves no status API`);
+  if (!api.enabled) throw new Error(`${file}: api.enabled is false: this gateway serves no HTTP API`);
   const host = api.host === '0.0.0.0' || api.host === '::' ? '127.0.0.1' : api.host;
-  const scheme = api.tls ? 'https' : 'http';
   const cert = api.tls && (isAbsolute(api.tls.cert) ? api.tls.cert : resolve(dirname(resolve(file)), api.tls.cert));
   return {
-    url: `${scheme}://${host.includes(':') ? `[${host}]` : host}:${api.port}`,
+    url: `${api.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${api.port}`,
     ...(api.token && { token: api.token }),
     ...(cert && { pinnedCert: readFileSync(cert, 'utf8') }),
   };
 }
 
-/** GET /api/v1/status of a running gateway. Errors say what to check. */
-export function fetchStatus(t: StatusTarget, timeoutMs = 5000): Promise<GatewaySnapshot> {
-  const url = new URL('/api/v1/status', t.url);
+/**
+ * Calls the running gateway's API. Over HTTPS with the certificate from its config, the peer must present
+ * exactly that certificate (gateways are self-signed); otherwise the usual CA verification applies.
+ * Errors say which address and what to check.
+ */
+export function callApi<T>(t: ApiTarget, method: string, path: string, body?: unknown, timeoutMs = 10_000): Promise<T> {
+  const url = new URL(path, t.url);
+  const payload = body === undefined ? undefined : JSON.stringify(body);
   const pinned = t.pinnedCert ? new X509Certificate(t.pinnedCert).raw : undefined;
-  return new Promise((res, rej) => {
-    const headers = t.token ? { authorization: `Bearer ${t.token}` } : {};
+  const headers = {
+    accept: 'application/json',
+    ...(t.token && { authorization: `Bearer ${t.token}` }),
+    ...(payload && { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+  };
+  return new Promise<T>((res, rej) => {
     const req =
       url.protocol === 'https:'
-        ? httpsRequest(url, { headers, timeout: timeoutMs, ...(pinned && { rejectUnauthorized: false }) })
-        : httpRequest(url, { headers, timeout: timeoutMs });
+        ? httpsRequest(url, { method, headers, timeout: timeoutMs, ...(pinned && { rejectUnauthorized: false }) })
+        : httpRequest(url, { method, headers, timeout: timeoutMs });
     if (pinned) {
       req.on('socket', (s) =>
         s.once('secureConnect', () => {
@@ -65,26 +72,26 @@ export function fetchStatus(t: StatusTarget, timeoutMs = 5000): Promise<GatewayS
     }
     req.on('timeout', () => req.destroy(new Error(`no answer from ${t.url} within ${timeoutMs} ms`)));
     req.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'ECONNREFUSED') rej(new Error(`nothing answers at ${t.url}: is the gateway running with this config (api.host, api.port)?`));
+      if (e.code === 'ECONNREFUSED') rej(new Error(`nothing answers at ${t.url}: is \`gridgate run\` running with this config (api.host, api.port)?`));
       else rej(e);
     });
     req.on('response', (r) => {
-      let body = '';
+      let text = '';
       r.setEncoding('utf8');
-      r.on('data', (d: string) => (body += d));
+      r.on('data', (d: string) => (text += d));
       r.on('end', () => {
-        if (r.statusCode === 200) {
-          try {
-            return res(JSON.parse(body) as GatewaySnapshot);
-          } catch {
-            return rej(new Error(`${t.url} answered with something that is not JSON`));
-          }
+        const code = r.statusCode ?? 0;
+        if (code === 401) return rej(new Error(`${t.url} refused the token: is it the api.token the gateway runs with?`));
+        if (code === 403) return rej(new Error(`${t.url} refused the request (403): the API is off (the gateway has no api.token) or the token may not do this`));
+        if (code < 200 || code >= 300) return rej(new Error(`${method} ${url.href}: HTTP ${code} ${text.slice(0, 500)}`));
+        try {
+          res((text ? JSON.parse(text) : {}) as T);
+        } catch {
+          rej(new Error(`${method} ${url.href}: the answer is not JSON`));
         }
-        if (r.statusCode === 401) return rej(new Error(`${t.url} refused the token: is it the api.token the gateway runs with?`));
-        if (r.statusCode === 403) return rej(new Error(`${t.url}: the API is off (the gateway has no api.token)`));
-        rej(new Error(`${t.url} answered HTTP ${r.statusCode}: ${body.slice(0, 200)}`));
       });
     });
+    if (payload) req.write(payload);
     req.end();
   });
 }

@@ -1,0 +1,163 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { isMap, isScalar, isSeq, parseDocument, type YAMLMap, type YAMLSeq } from 'yaml';
+import { deviceTopics } from '@gridgate/contract';
+import { existingIds } from '../cameras/config-writer.js';
+import { ConfigRefused, writeConfigSafely } from '../config/safe-write.js';
+import { currentConfig } from './config-file.js';
+import type { LoadedConfig } from '../config/load.js';
+import type { DeviceProfile } from '../profiles/schema.js';
+import { simulatedMetrics, toRawFields } from '../sim/scenario.js';
+import { generatePassword, hashPassword } from '../southbound/broker/credentials.js';
+import { parseLocation } from './init.js';
+import { apiTargetFromConfig, callApi } from './running-gateway.js';
+
+interface AddOptions {
+  config: string;
+  profile: string;
+  id: string;
+  location?: string;
+  name?: string;
+  gridId?: string;
+  address?: string;
+  devEui?: string;
+  lns?: string;
+  reload?: boolean;
+}
+
+/** A device entry for the config (what `devices add` writes). */
+export interface DeviceEntry {
+  id: string;
+  profile: string;
+  name?: string;
+  location?: { lat: number; lon: number };
+  gridId?: string;
+  address?: string;
+  lorawan?: { devEui: string; lns?: string };
+  credentials?: { passwordHash: string };
+}
+
+/** Appends a device to `devices:` keeping the rest of the file (comments, order); flow style for small maps. */
+export function addDeviceToConfig(text: string, entry: DeviceEntry): string {
+  const doc = parseDocument(text);
+  if (doc.errors.length) throw new Error(`the config is not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
+  if (!isMap(doc.contents)) throw new Error('the config is not a YAML mapping');
+  const existing: unknown = doc.get('devices', true);
+  let seq = existing as YAMLSeq;
+  if (!isSeq(existing)) {
+    if (existing !== undefined && !(isScalar(existing) && existing.value === null)) throw new Error('`devices` in the config is not a list');
+    doc.set('devices', doc.createNode([]));
+    seq = doc.get('devices', true) as YAMLSeq;
+  }
+  seq.flow = false;
+  const node = doc.createNode(entry) as YAMLMap;
+  for (const key of ['location', 'lorawan', 'credentials']) {
+    const v = node.get(key, true);
+    if (isMap(v)) v.flow = true;
+  }
+  for (const key of ['gridId']) {
+    const v = node.get(key, true);
+    if (isScalar(v)) v.type = 'QUOTE_DOUBLE';
+  }
+  const lw = node.get('lorawan', true);
+  if (isMap(lw)) {
+    const eui = lw.get('devEui', true);
+    if (isScalar(eui)) eui.type = 'QUOTE_DOUBLE';
+  }
+  seq.add(node);
+  return doc.toString({ lineWidth: 0 });
+}
+
+/** A payload the device could send, from the profile's simulated normal values (JSON devices). */
+export function examplePayload(profile: DeviceProfile): string | undefined {
+  if (profile.transport !== 'mqtt-json' || !profile.simulation) return undefined;
+  let seed = 1;
+  const random = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+  const metrics = simulatedMetrics(profile, undefined, random);
+  return metrics && JSON.stringify(toRawFields(profile, metrics));
+}
+
+/** Which unit grid the device gets, and why (its own, the map at its location, or the gateway's fallback). */
+function gridNote(loaded: LoadedConfig, e: DeviceEntry): string {
+  const gw = loaded.config.gateway;
+  if (e.gridId) return `${e.gridId} (given)`;
+  const loc = e.location ?? gw.location;
+  const g = loc && loaded.grids?.map.lookup(loc);
+  if (g) return `${g.code}${g.name ? ` ${g.name}` : ''} (from the grid map at ${e.location ? 'its' : "the gateway's"} location)`;
+  if (loc && loaded.grids) return `${gw.gridId} (the gateway's: ${loc.lat}, ${loc.lon} is outside every grid of the map; check the location or give --grid-id)`;
+  return `${gw.gridId} (the gateway's)`;
+}
+
+export function registerDevices(program: Command): void {
+  const devices = program.command('devices').description('register sensors in a gateway config');
+  devices
+    .command('add')
+    .description('add a sensor to the config (comments kept; validated before writing) and print its MQTT credentials once (the config keeps only a scrypt hash) and the topic it publishes to')
+    .requiredOption('-c, --config <file>', 'gateway config')
+    .requiredOption('--profile <id>', 'device profile (device-profiles/*.yaml)')
+    .requiredOption('--id <id>', 'device id, unique on this gateway (letters, digits, ".", "_", "-")')
+    .option('--location <lat,lon>', 'where the device is (WGS84); its unit grid is looked up in the grid map')
+    .option('--name <text>', 'a name people recognise (street, number)')
+    .option('--grid-id <code>', 'unit grid, when the location does not settle it')
+    .option('--address <text>', 'street address, carried by case reports')
+    .option('--dev-eui <hex>', 'LoRaWAN devices: the DevEUI (16 hex digits)')
+    .option('--lns <id>', 'LoRaWAN devices: which network-server connection brings its uplinks (default: any)')
+    .option('--reload', 'then ask the running gateway to reload its config (through its API)')
+    .action(async (o: AddOptions) => {
+      const text = readFileSync(o.config, 'utf8');
+      const loaded = currentConfig(o.config, text);
+      const lp = loaded.profiles.get(o.profile);
+      if (!lp) throw new Error(`--profile ${o.profile}: no such device profile (known: ${[...loaded.profiles.keys()].sort().join(', ')})`);
+      const profile = lp.profile;
+      if (existingIds(text).has(o.id)) throw new Error(`--id ${o.id}: ${o.config} already has a device or camera with this id`);
+      if (profile.transport === 'lorawan' && !o.devEui) throw new Error(`profile ${profile.id} is a LoRaWAN device: give --dev-eui (16 hex digits, on the device's label)`);
+      if (profile.transport !== 'lorawan' && (o.devEui || o.lns)) throw new Error(`profile ${profile.id} is not a LoRaWAN device: --dev-eui and --lns do not apply`);
+      const password = profile.transport === 'mqtt-json' ? generatePassword() : undefined;
+      const entry: DeviceEntry = {
+        id: o.id,
+        profile: profile.id,
+        ...(o.name && { name: o.name }),
+        ...(o.location && { location: parseLocation(o.location) }),
+        ...(o.gridId && { gridId: o.gridId }),
+        ...(o.address && { address: o.address }),
+        ...(o.devEui && { lorawan: { devEui: o.devEui.toLowerCase(), ...(o.lns && { lns: o.lns }) } }),
+        ...(password && { credentials: { passwordHash: await hashPassword(password) } }),
+      };
+      try {
+        writeConfigSafely(o.config, addDeviceToConfig(text, entry), { placeholders: true });
+      } catch (e) {
+        if (e instanceof ConfigRefused) throw new Error(e.message.replace('was not changed: the new config', `was not changed: with device ${o.id} the config`));
+        throw e;
+      }
+      const out: string[] = [`added ${o.id} (${profile.id}: ${profile.vendor} ${profile.model}) to ${o.config}`];
+      out.push(`  unit grid ${gridNote(loaded, entry)}`);
+      if (password) {
+        const b = loaded.config.broker;
+        const host = b.host === '0.0.0.0' || b.host === '::' ? '<gateway address>' : b.host;
+        const example = examplePayload(profile);
+        out.push(
+          '',
+          'MQTT credentials: shown this once, the config keeps only a hash. Write them into the device now.',
+          ...(b.plain ? [`  broker    mqtt://${host}:${b.port}`] : []),
+          ...(b.tls ? [`  broker    mqtts://${b.tls.host && b.tls.host !== '0.0.0.0' ? b.tls.host : host}:${b.tls.port}`] : []),
+          `  username  ${o.id}`,
+          `  password  ${password}`,
+          `  publish   ${deviceTopics.up(o.id)}   (one JSON object per report${example ? `, e.g. ${example}` : ''})`,
+          `  subscribe ${deviceTopics.cmd(o.id)}  (commands to the device, if it takes any)`,
+          ...(b.plain ? ['', `  test:  mosquitto_pub -h ${host === '<gateway address>' ? '<gateway address>' : host} -p ${b.port} -u ${o.id} -P '${password}' -t ${deviceTopics.up(o.id)} -m '${example ?? '{}'}'`] : []),
+        );
+        if (!b.enabled) out.push('', 'note: broker.enabled is false in this config: the embedded broker is off, the device cannot connect yet');
+      } else if (profile.transport === 'lorawan') {
+        out.push(`LoRaWAN: the uplinks of DevEUI ${entry.lorawan!.devEui} come through ${o.lns ? `network server ${o.lns}` : 'the configured network servers'}; no MQTT credentials on this gateway.`);
+      } else {
+        out.push(`${profile.transport} device: no MQTT credentials on this gateway.`);
+      }
+      if (o.reload) {
+        await callApi(apiTargetFromConfig(o.config), 'POST', '/api/v1/config/reload');
+        out.push('', 'the running gateway is reloading its config');
+      } else {
+        out.push('', 'the running gateway uses it after a reload: add --reload, send SIGHUP, or systemctl reload gridgate');
+      }
+      process.stdout.write(`${out.join('\n')}\n`);
+    });
+}
