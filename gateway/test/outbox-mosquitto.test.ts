@@ -9,7 +9,7 @@ import { SqliteOutbox } from '../src/outbox/outbox.js';
 import { openDatabase } from '../src/store/db.js';
 import { UplinkConfig } from '../src/config/schema.js';
 import { MqttUplink } from '../src/uplink/mqtt-uplink.js';
-import { uuidv7 } from '../src/util/uuidv7.js';
+import { uuidv7 } from '@gridgate/contract';
 import { Consumer } from './helpers/consumer.js';
 import { startMosquitto, type Mosquitto } from './helpers/mosquitto.js';
 import { waitFor } from './helpers/net.js';

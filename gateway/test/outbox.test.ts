@@ -12,7 +12,7 @@ import { openDatabase } from '../src/store/db.js';
 import { headerProblem } from '../src/store/integrity.js';
 import { salvageDatabase } from '../src/store/salvage.js';
 import type { DeliveryClass } from '../src/uplink/outbound.js';
-import { uuidv7 } from '../src/util/uuidv7.js';
+import { uuidv7 } from '@gridgate/contract';
 import { ScriptedBroker, turns } from './helpers/scripted-broker.js';
 
 interface Setup {

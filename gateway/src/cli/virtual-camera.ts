@@ -31,7 +31,7 @@ export function registerVirtualCamera(program: Command): void {
     .description('play a video file as an ONVIF camera: an RTSP stream (H.264) plus WS-Discovery and the ONVIF Device and Media services, for demos and field training')
     .requiredOption('--video <file>', 'video file to serve in a loop (e.g. test-artifacts/media/vtest.avi)')
     .option('--host <ip>', 'address to serve on (0.0.0.0: the whole LAN)', '127.0.0.1')
-    .option('--advertise <ip>', 'address put into the ONVIF and RTSP URLs (default: --host, or 127.0.0.1 for 0.0.0.0)')
+    .option('--advertise <host>', 'address or host name put into the ONVIF and RTSP URLs (default: --host, or 127.0.0.1 for 0.0.0.0)')
     .option('--rtsp-port <n>', 'RTSP port (0: any free port)', '8554')
     .option('--onvif-port <n>', 'HTTP port of the ONVIF services (0: any free port)', '8000')
     .option('--discovery-port <n>', 'WS-Discovery port (3702 is the standard; 0: any free port)', '3702')

@@ -10,7 +10,7 @@ import type { Device, DeviceRegistry } from '../runtime/devices.js';
 import type { Body } from '../uplink/messages.js';
 import type { Outbound } from '../uplink/outbound.js';
 import type { Stamper } from '../uplink/stamper.js';
-import { uuidv7 } from '../util/uuidv7.js';
+import { uuidv7 } from '@gridgate/contract';
 import { reportBody } from './body.js';
 import {
   applyAlarm,

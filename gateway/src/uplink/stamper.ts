@@ -1,5 +1,4 @@
-import { CONTRACT_VERSION, type UplinkMessage } from '@gridgate/contract';
-import { uuidv7 } from '../util/uuidv7.js';
+import { CONTRACT_VERSION, uuidv7, type UplinkMessage } from '@gridgate/contract';
 import type { UplinkBody } from './messages.js';
 
 /** Source of per-gateway sequence numbers; the durable outbox persists it with the messages. */

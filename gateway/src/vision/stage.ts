@@ -1,9 +1,8 @@
-import type { VisionEvent } from '@gridgate/contract';
+import { uuidv7, type VisionEvent } from '@gridgate/contract';
 import type { Logger } from 'pino';
 import type { Frame, FrameConsumer, GateReason, MotionResult } from '../cameras/types.js';
 import type { ZoneConfig } from '../cameras/zones.js';
 import { iso, type Body } from '../uplink/messages.js';
-import { uuidv7 } from '../util/uuidv7.js';
 import type { VisionCamera } from './camera.js';
 import type { Detector } from './detector/types.js';
 import { SituationLifecycle, type EventAction, type Observation } from './events/lifecycle.js';
