@@ -2,6 +2,7 @@
 //   reference: devices → mosquitto A --bridge--> central mosquitto → consumer   (no processing at all)
 //   gridgate:  devices → gateway (embedded broker → decode → rules → SQLite outbox → MQTT) → central mosquitto → consumer
 // Prints msgs/s (median of 3), p50/p99 latency at a paced 2,000 msg/s with 1,000 devices, peak RSS, and ratios.
+// Env: BENCH_ONLY=gridgate skips the reference; BENCH_OUTBOX_SYNC=NORMAL|FULL (default FULL, the shipped default); BENCH_NODE_ARGS adds node flags to the gateway (e.g. --cpu-prof).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -114,11 +115,14 @@ profiles: { dirs: [./profiles] }
 broker: { port: ${brokerPort}, deviceKeySecret: "\${BENCH_SECRET}", rateLimit: { perSecond: 1000, burst: 1000 } }
 uplink: { url: "${central.url}" }
 api: { enabled: false }
+outbox: { synchronous: ${process.env.BENCH_OUTBOX_SYNC ?? 'FULL'} }
 devices:
 ${devices}
 `,
     );
-    gw = new GatewayProcess(['run', '--config', join(dir, 'gw.yaml')], { BENCH_SECRET: secret }).start();
+    // As shipped (docker/Dockerfile, deploy/systemd): no source maps, the young-generation limit from NODE_OPTIONS.
+    const shipped = process.env.BENCH_NODE_OPTIONS ?? '--max-semi-space-size=4';
+    gw = new GatewayProcess(['run', '--config', join(dir, 'gw.yaml')], { BENCH_SECRET: secret, NODE_OPTIONS: shipped }, (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)).start();
     await waitFor('gateway up', () => gw!.proc.pid && rssMb(gw!.proc.pid) > 0 && gw!.stderrText.length >= 0, 10_000);
     const url = `mqtt://127.0.0.1:${brokerPort}`;
     await waitFor('embedded broker', async () => {

@@ -8,8 +8,8 @@ export const CLI = join(repoRoot, 'gateway', 'dist', 'src', 'cli', 'main.js');
 
 /** The real `gridgate` CLI as a child process, with its JSON log lines collected. */
 export class GatewayProcess extends NodeProcess {
-  constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
-    super(CLI, args, env);
+  constructor(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs?: string[]) {
+    super(CLI, args, env, nodeArgs);
   }
 }
 
