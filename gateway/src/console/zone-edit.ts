@@ -1,16 +1,9 @@
 import { isMap, isScalar, isSeq, parseDocument, type YAMLMap } from 'yaml';
+import type { ZoneView } from './web/types.js';
 import { polygonProblems, type ShapeProblemCode } from './web/zone-shape.js';
 
-/** A zone as the console's editor sends it. */
-export interface ZoneInput {
-  id: string;
-  name?: string;
-  polygon: Array<[number, number]>;
-  rules: string[];
-  gridId?: string;
-  site?: string;
-  location?: { lat: number; lon: number };
-}
+/** A zone as the console's editor sends it (the browser's own type: one shape for both sides). */
+export type ZoneInput = ZoneView;
 
 export interface ZoneProblem {
   zone: number;
