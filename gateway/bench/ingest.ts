@@ -2,7 +2,7 @@
 //   reference: devices → mosquitto A --bridge--> central mosquitto → consumer   (no processing at all)
 //   gridgate:  devices → gateway (embedded broker → decode → rules → SQLite outbox → MQTT) → central mosquitto → consumer
 // Prints msgs/s (median of 3), p50/p99 latency at a paced 2,000 msg/s with 1,000 devices, peak RSS, and ratios.
-// Env: BENCH_ONLY=gridgate skips the reference; BENCH_OUTBOX_SYNC=NORMAL|FULL (default FULL, the shipped default); BENCH_NODE_ARGS adds node flags to the gateway (e.g. --cpu-prof).
+// Env: BENCH_TRACE=PREFIX writes "sent_ms latency_ms" per paced message to PREFIX-{reference,gridgate}.txt (to find stalls); BENCH_ONLY=gridgate skips the reference; BENCH_OUTBOX_SYNC=NORMAL|FULL (default FULL, the shipped default); BENCH_NODE_ARGS adds node flags to the gateway (e.g. --cpu-prof).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,6 +39,7 @@ const progress = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 async function drive(opts: { url: string; secret?: string; idPrefix: string; devices: number; rate: number; count: number }, consumerUrl: string, filter: string, sentMs: (payload: Buffer) => number): Promise<RunResult> {
   const consumer = await mqtt.connectAsync(consumerUrl, { clientId: `bench-consumer-${process.pid}-${Math.random()}`, clean: true });
   const lat: number[] = [];
+  const trace: string[] = [];
   let first = 0;
   let last = 0;
   consumer.on('message', (_t, payload) => {
@@ -46,6 +47,7 @@ async function drive(opts: { url: string; secret?: string; idPrefix: string; dev
     if (!first) first = now;
     last = now;
     lat.push(now - sentMs(payload));
+    if (process.env.BENCH_TRACE && opts.rate) trace.push(`${sentMs(payload)} ${now - sentMs(payload)}`);
   });
   await consumer.subscribeAsync(filter, { qos: 1 });
   const pub: ChildProcess = spawn(process.execPath, [join(here, 'publisher.js'), JSON.stringify(opts)], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -60,6 +62,7 @@ async function drive(opts: { url: string; secret?: string; idPrefix: string; dev
   clearInterval(dbg);
   await exited;
   await consumer.endAsync();
+  if (process.env.BENCH_TRACE && opts.rate) writeFileSync(`${process.env.BENCH_TRACE}-${opts.idPrefix.startsWith('ref') ? 'reference' : 'gridgate'}.txt`, trace.join('\n'));
   return { received: lat.length, msgsPerS: lat.length / Math.max(0.001, (last - first) / 1000), p50: pct(lat, 50), p99: pct(lat, 99) };
 }
 
