@@ -87,6 +87,25 @@ test('HistoryStore: raw samples go after their retention, 1-minute means after t
   db.close();
 });
 
+test('HistoryStore: a large batch is written slice by slice between other work; a query meanwhile sees everything, and nothing is written twice', async () => {
+  const { db, h } = store(() => T0 + 3_600_000);
+  const turn = () => new Promise((r) => setImmediate(r));
+  const SERIES = 2500;
+  const PER = 20; // 50,000 samples: enough to start a flush of its own
+  for (let i = 0; i < PER; i++) for (let d = 0; d < SERIES; d++) h.add(`d${d}`, T0 + i * 1000, { level: { value: i } });
+  await turn(); // the flush has begun (one slice)
+  h.add('d7', T0 + PER * 1000, { level: { value: 99 } }); // arrives while it is under way
+  const d7 = h.query('d7', { from: T0, to: T0 + 60_000, stepMs: 0, source: 'raw' });
+  assert.deepEqual(d7.metrics.level!.points.map((p) => p.v), [...Array.from({ length: PER }, (_, i) => i), 99]);
+  for (let i = 0; i < 20; i++) await turn(); // a slice left over must not write again
+  const count = (sql: string) => db.prepare(sql).pluck().get() as number;
+  assert.equal(count('SELECT count(*) FROM raw'), SERIES * PER + 1);
+  assert.equal(count('SELECT sum(count) FROM minute'), SERIES * PER + 1, 'each sample counted once in the 1-minute means');
+  assert.equal(count('SELECT count(*) FROM series'), SERIES);
+  h.close();
+  db.close();
+});
+
 test('GET /api/v1/devices/:id/metrics: the answer, a 400 that says what to change, a 404 for an unknown device', async () => {
   const { db, h } = store(() => T0);
   for (let i = 0; i < 10; i++) h.add('cover-1', T0 - 600_000 + i * 60_000, { water_level: { value: i / 10, unit: 'm' } });
