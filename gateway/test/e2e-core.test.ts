@@ -153,6 +153,16 @@ devices:
     assert.ok(refused, 'subscription outside the ACL refused');
     const own = await c.subscribeAsync('devices/cover-1/cmd', { qos: 1 });
     assert.equal(own[0]!.qos, 1, 'own command topic allowed');
+    // Another device forging a command to cover-1: refused and never delivered (aedes forwards before it
+    // acknowledges, so a forwarded forgery would arrive well within the wait).
+    const forged: string[] = [];
+    c.on('message', (topic, payload) => forged.push(`${topic} ${payload.toString()}`));
+    const intruder = await mqtt.connectAsync(`mqtt://127.0.0.1:${brokerPort}`, { clientId: 'cover-2-intruder', username: 'cover-2', password: pw.cover2, reconnectPeriod: 0 });
+    await intruder.publishAsync('devices/cover-1/cmd', JSON.stringify({ command: 'open-lock' }), { qos: 1 });
+    await intruder.publishAsync('devices/cover-1/cmd', JSON.stringify({ command: 'open-lock' }), { qos: 0 });
+    await new Promise((r) => setTimeout(r, 1000));
+    await intruder.endAsync();
+    assert.deepEqual(forged, [], 'a forged command reaches no device');
 
     const s = await waitFor('reject counters', async () => {
       const st = await status();
