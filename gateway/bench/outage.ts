@@ -40,7 +40,7 @@ async function waitUntil(what: string, cond: () => boolean, timeoutMs: number): 
   }
 }
 
-const central = await startMosquitto();
+const central = await startMosquitto({ extra: 'max_inflight_messages 1000' }); // Receive Maximum 1000, see docs/durability.md
 // Never leave the broker behind, whatever happens below.
 process.on('exit', () => central.process.exitCode === null && central.process.kill('SIGKILL'));
 process.on('uncaughtException', (e) => {
