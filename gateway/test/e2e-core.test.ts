@@ -74,6 +74,9 @@ devices:
     gw = new GatewayProcess(['run', '--config', cfg], { E2E_CENTRAL_PW: pw.gw, E2E_API_TOKEN: pw.api }).start();
     await gw.waitForLog('gateway started');
     await gw.waitForLog('uplink connected');
+    // A stock mosquitto announces a Receive Maximum of 20: the gateway says what that costs and what to change.
+    const rm = await gw.waitForLog(/^uplink: the central broker accepts only 20 unacknowledged publishes/);
+    assert.match(rm.msg, /raise its Receive Maximum \(mosquitto: max_inflight_messages\)/);
   });
 
   after(async () => {

@@ -74,7 +74,10 @@ export class MqttUplink extends EventEmitter implements Publisher {
       this.serverReceiveMaximum = connack.properties?.receiveMaximum;
       // Small QoS 1 packets and their PUBACKs: Nagle's algorithm would hold them back by tens of milliseconds.
       (c.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
-      this.log.info({ url: redactUrl(this.cfg.url), sessionPresent: connack.sessionPresent }, 'uplink connected');
+      const rm = this.serverReceiveMaximum;
+      this.log.info({ url: redactUrl(this.cfg.url), sessionPresent: connack.sessionPresent, ...(rm !== undefined && { receiveMaximum: rm }) }, 'uplink connected');
+      // mosquitto announces 20 unless told otherwise: a backlog then drains at 20 messages per round trip.
+      if (rm !== undefined && rm < 100) this.log.warn({ receiveMaximum: rm }, `uplink: the central broker accepts only ${rm} unacknowledged publishes at a time, which limits how fast a backlog drains (20 over a 50 ms link: 400 msg/s); raise its Receive Maximum (mosquitto: max_inflight_messages), see docs/durability.md`);
       c.publish(this.hooks.statusTopic, this.hooks.birth(), { qos: 1, retain: true });
       if (!connack.sessionPresent) {
         c.subscribe(this.hooks.cmdTopic, { qos: 1 }, (err) => {
