@@ -130,6 +130,9 @@ describe('gridgate doctor verdicts', () => {
     assert.match(fix('BAD_CREDENTIALS'), /refused the username or password/);
     assert.match(fix('NOT_AUTHORIZED'), /refused the username or password/);
     assert.equal(mqttCheck({ name: 'central broker', url: 'x', ok: true, ms: 12 }, 'uplink').status, 'pass');
+    assert.equal(mqttCheck({ name: 'central broker', url: 'x', ok: true, ms: 12, receiveMaximum: 1000 }, 'uplink').status, 'pass');
+    const narrow = mqttCheck({ name: 'central broker', url: 'x', ok: true, ms: 12, receiveMaximum: 20 }, 'uplink');
+    assert.deepEqual([narrow.status, /max_inflight_messages/.test(narrow.fix ?? '')], ['warn', true], 'a Receive Maximum of 20 is a warning with the fix');
   });
 
   test('the report: one line per check, the fix under failures and warnings, the tally', () => {

@@ -119,12 +119,24 @@ export interface MqttProbe {
   code?: string;
   message?: string;
   ms?: number;
+  /** The MQTT 5 Receive Maximum the broker announced. */
+  receiveMaximum?: number;
 }
+
+/** Below this many publishes in flight a backlog drains slowly (20 over a 50 ms link: 400 msg/s). */
+const LOW_RECEIVE_MAXIMUM = 100;
 
 /** Why a broker connection failed, and the one thing to do about it. */
 export function mqttCheck(p: MqttProbe, field: string): CheckResult {
   const check = p.name;
-  if (p.ok) return { check, status: 'pass', detail: `${p.url}: connected and accepted the credentials${p.ms !== undefined ? ` (${p.ms} ms)` : ''}` };
+  if (p.ok) {
+    const detail = `${p.url}: connected and accepted the credentials${p.ms !== undefined ? ` (${p.ms} ms)` : ''}`;
+    const rm = p.receiveMaximum;
+    if (rm !== undefined && rm < LOW_RECEIVE_MAXIMUM) {
+      return { check, status: 'warn', detail: `${detail}; it accepts only ${rm} unacknowledged publishes at a time (Receive Maximum), so an outage backlog drains at ${rm} per round trip`, fix: 'ask for a higher Receive Maximum on the central broker (mosquitto: max_inflight_messages 1000); see docs/durability.md' };
+    }
+    return { check, status: 'pass', detail };
+  }
   const code = p.code ?? '';
   const msg = `${p.url}: ${p.message ?? code}`;
   const f = (fix: string): CheckResult => ({ check, status: 'fail', detail: msg, fix });

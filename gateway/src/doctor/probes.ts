@@ -132,7 +132,7 @@ function mqttConnect(name: string, t: MqttTarget, timeoutMs: number): Promise<Mq
     } catch (e) {
       return finish({ ok: false, code: 'BAD_URL', message: (e as Error).message });
     }
-    client.on('connect', () => finish({ ok: true, ms: Date.now() - t0 }));
+    client.on('connect', (ack) => finish({ ok: true, ms: Date.now() - t0, ...(ack.properties?.receiveMaximum !== undefined && { receiveMaximum: ack.properties.receiveMaximum }) }));
     client.on('error', (e: Error & { code?: string | number }) => finish({ ok: false, code: connackCode(e.code) ?? String(e.code ?? ''), message: e.message }));
     client.on('close', () => setTimeout(() => finish({ ok: false, code: 'CLOSED', message: 'the broker closed the connection' }), 50));
   });
