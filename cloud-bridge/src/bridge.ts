@@ -1,3 +1,4 @@
+import { redactUrl } from '@gridgate/contract';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { InboxCaseSystem } from './adapters/inbox.js';
@@ -6,7 +7,7 @@ import type { CaseSystem } from './adapters/types.js';
 import { WebhookCaseSystem } from './adapters/webhook.js';
 import { createApi } from './api.js';
 import { caseFigures, type CaseFigures } from './cases.js';
-import { CentralConnection, redact, subscriptionFilters } from './central.js';
+import { CentralConnection, subscriptionFilters } from './central.js';
 import type { BridgeConfig } from './config.js';
 import { DeliveryWorker } from './deliveries.js';
 import { Downlinker } from './downlinks.js';
@@ -107,7 +108,7 @@ export class Bridge {
       this.apiPort = typeof a === 'object' && a ? a.port : this.cfg.api.port;
     }
     this.log.info(
-      { instanceId: this.cfg.instanceId, central: redact(this.cfg.central.url), subscriptions: subscriptionFilters(this.cfg.central), adapter: this.system.name, store: this.cfg.store.file, api: this.apiPort },
+      { instanceId: this.cfg.instanceId, central: redactUrl(this.cfg.central.url), subscriptions: subscriptionFilters(this.cfg.central), adapter: this.system.name, store: this.cfg.store.file, api: this.apiPort },
       'bridge started',
     );
   }

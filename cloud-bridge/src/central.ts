@@ -1,3 +1,4 @@
+import { redactUrl } from '@gridgate/contract';
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
@@ -61,7 +62,7 @@ export class CentralConnection {
     };
     client.on('connect', (ack) => {
       this.lastError = undefined;
-      this.log.info({ url: redact(c.url), clientId: this.clientId, sessionPresent: ack.sessionPresent, share: c.shareGroup }, 'central broker connected');
+      this.log.info({ url: redactUrl(c.url), clientId: this.clientId, sessionPresent: ack.sessionPresent, share: c.shareGroup }, 'central broker connected');
       if (!ack.sessionPresent) {
         client.subscribe(subscriptionFilters(c), { qos: 1 }, (err, granted) => {
           if (err) this.log.error({ err: err.message }, 'subscribe failed');
@@ -72,7 +73,7 @@ export class CentralConnection {
     });
     client.on('error', (e) => {
       this.lastError = e.message;
-      this.log.warn({ url: redact(c.url), err: e.message }, 'central broker error');
+      this.log.warn({ url: redactUrl(c.url), err: e.message }, 'central broker error');
     });
     client.on('close', () => {
       if (!this.closing) this.log.info('central broker connection closed; reconnecting');
@@ -89,15 +90,5 @@ export class CentralConnection {
   async stop(): Promise<void> {
     this.closing = true;
     await this.client?.endAsync(false);
-  }
-}
-
-export function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparseable url)';
   }
 }

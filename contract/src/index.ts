@@ -18,6 +18,7 @@ export * from './messages/status.js';
 export * from './messages/telemetry.js';
 export { buildAsyncApi } from './asyncapi.js';
 export { uuidv7 } from './uuidv7.js';
+export { redactUrl } from './broker-url.js';
 
 /** Every uplink message, discriminated by `type`. */
 export const UplinkMessage = z.discriminatedUnion('type', [GatewayStatus, Telemetry, Alarm, VisionEvent, CaseReport, Availability, CommandReply]);

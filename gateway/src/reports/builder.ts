@@ -1,8 +1,7 @@
 import type { CaseStatus, Location, ReportStatus, Severity, Verification } from '@gridgate/contract';
-import type { MetricValue } from '../ingest/types.js';
 import type { Category } from './codes.js';
 import type { ReportsConfig } from './config.js';
-import { isActive, type AlarmPart, type EventPart, type ReportState } from './state.js';
+import { isActive, type AlarmFacts, type AlarmPart, type EventPart, type ReportState } from './state.js';
 
 // The report state machine. Pure: every function mutates only the state it is given (the caller owns and
 // persists it) and says which status, if any, is to be published. No clock, no I/O.
@@ -30,21 +29,9 @@ export interface Subject {
   category: Category;
 }
 
-export interface AlarmInput {
+export interface AlarmInput extends AlarmFacts {
   state: 'raised' | 'updated' | 'acknowledged' | 'cleared';
   at: number;
-  alarmId: string;
-  rule: string;
-  severity: Severity;
-  occurrences: number;
-  title: Text;
-  metric?: string;
-  value?: MetricValue;
-  unit?: string;
-  limit?: number;
-  baseline?: number;
-  /** Verification window of this rule, seconds. */
-  windowS: number;
 }
 
 export interface EventInput {

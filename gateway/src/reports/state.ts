@@ -4,11 +4,10 @@ import type { Category } from './codes.js';
 
 type Text = { zh: string; en: string };
 
-/** One alarm rule that contributes to a device report (a cover can be tilted and open: one case, two rules). */
-export interface AlarmPart {
+/** What an alarm says about its rule, as a report keeps it. */
+export interface AlarmFacts {
   alarmId: string;
   rule: string;
-  active: boolean;
   severity: Severity;
   occurrences: number;
   title: Text;
@@ -17,10 +16,15 @@ export interface AlarmPart {
   unit?: string;
   limit?: number;
   baseline?: number;
-  raisedAt: number;
-  clearedAt?: number;
   /** How long the rule's condition must stay normal to count as fixed (the profile's clearForS, or config). */
   windowS: number;
+}
+
+/** One alarm rule that contributes to a device report (a cover can be tilted and open: one case, two rules). */
+export interface AlarmPart extends AlarmFacts {
+  active: boolean;
+  raisedAt: number;
+  clearedAt?: number;
 }
 
 /** One vision event (zone rule finding) that contributes to a camera report. */

@@ -1,4 +1,4 @@
-import { uplinkTopics } from '@gridgate/contract';
+import { redactUrl, uplinkTopics } from '@gridgate/contract';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -31,7 +31,7 @@ import { openDatabase, type Db } from '../store/db.js';
 import { salvageDatabase } from '../store/salvage.js';
 import { VisionService } from '../vision/service.js';
 import { statusBody } from '../uplink/messages.js';
-import { MqttUplink, redactUrl } from '../uplink/mqtt-uplink.js';
+import { MqttUplink } from '../uplink/mqtt-uplink.js';
 import { Stamper } from '../uplink/stamper.js';
 import { CommandRouter } from './commands.js';
 import { buildDevices, type DeviceRegistry, type GridResolver } from './devices.js';

@@ -1,3 +1,4 @@
+import { redactUrl } from '@gridgate/contract';
 import { EventEmitter } from 'node:events';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
@@ -135,16 +136,5 @@ export class MqttUplink extends EventEmitter implements Publisher {
       await new Promise<void>((res) => c.publish(this.hooks.statusTopic, finalStatus, { qos: 1, retain: true }, () => res()));
     }
     await c.endAsync(false);
-  }
-}
-
-/** URL without any password in it, for logs. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparseable url)';
   }
 }

@@ -4,7 +4,7 @@ import type { LnsConfig } from '../../config/schema.js';
 import { Rejection, type RawUplink, type RejectReason } from '../../ingest/types.js';
 import type { DeviceRegistry } from '../../runtime/devices.js';
 import { readTlsFiles } from '../../util/tls.js';
-import { redactUrl } from '../../uplink/mqtt-uplink.js';
+import { redactUrl } from '@gridgate/contract';
 import { EmptyUplink, LNS_UPLINK_TOPICS, parseChirpStackV4Up, parseTtnV3Uplink } from './formats.js';
 
 
