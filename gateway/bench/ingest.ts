@@ -2,7 +2,7 @@
 //   reference: devices → mosquitto A --bridge--> central mosquitto → consumer   (no processing at all)
 //   gridgate:  devices → gateway (embedded broker → decode → rules → SQLite outbox → MQTT) → central mosquitto → consumer
 // Prints msgs/s (median of 3), p50/p99 latency at a paced 2,000 msg/s with 1,000 devices, peak RSS, and ratios.
-// Env: BENCH_TRACE=PREFIX writes "sent_ms latency_ms" per paced message to PREFIX-{reference,gridgate}.txt (to find stalls); BENCH_ONLY=gridgate skips the reference; BENCH_OUTBOX_SYNC=NORMAL|FULL (default FULL, the shipped default); BENCH_NODE_ARGS adds node flags to the gateway (e.g. --cpu-prof).
+// Env: BENCH_TRACE=PREFIX writes "sent_ms latency_ms" per paced message to PREFIX-{reference,gridgate}.txt (to find stalls); BENCH_ONLY=gridgate skips the reference; BENCH_OUTBOX_SYNC=NORMAL|FULL (default FULL, the shipped default); BENCH_NODE_ARGS adds node flags to the gateway (e.g. --cpu-prof); BENCH_GW_LOG=N prints the last N characters of the gateway's stderr; BENCH_RUNS=0 skips the gateway's throughput runs (to profile the paced run alone).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +26,20 @@ interface RunResult {
   msgsPerS: number;
   p50: number;
   p99: number;
+  /** CPU time of the system under test (gateway, or the reference's bridging mosquitto) per message, µs. */
+  cpuUsPerMsg: number;
+}
+
+/** CPU seconds of a process: user and system time of all its threads, and of its main thread alone. */
+function cpuSeconds(pid: number): { user: number; sys: number; main: number } {
+  const parse = (file: string) => {
+    const f = readFileSync(file, 'utf8');
+    const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return { user: Number(fields[11]) / 100, sys: Number(fields[12]) / 100 }; // USER_HZ is 100 on Linux
+  };
+  const all = parse(`/proc/${pid}/stat`);
+  const main = parse(`/proc/${pid}/task/${pid}/stat`);
+  return { ...all, main: main.user + main.sys };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
@@ -36,7 +50,7 @@ const pct = (xs: number[], p: number) => {
 
 const progress = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 
-async function drive(opts: { url: string; secret?: string; idPrefix: string; devices: number; rate: number; count: number }, consumerUrl: string, filter: string, sentMs: (payload: Buffer) => number): Promise<RunResult> {
+async function drive(opts: { url: string; secret?: string; idPrefix: string; devices: number; rate: number; count: number }, consumerUrl: string, filter: string, sentMs: (payload: Buffer) => number, cpuPid: number): Promise<RunResult> {
   const consumer = await mqtt.connectAsync(consumerUrl, { clientId: `bench-consumer-${process.pid}-${Math.random()}`, clean: true });
   const lat: number[] = [];
   const trace: string[] = [];
@@ -55,15 +69,19 @@ async function drive(opts: { url: string; secret?: string; idPrefix: string; dev
   const lines: string[] = [];
   pub.stdout!.on('data', (d: Buffer) => lines.push(...d.toString().trim().split('\n')));
   await waitFor('publisher connected', () => lines.some((l) => l.includes('connected')), 120_000);
+  const cpu0 = cpuSeconds(cpuPid);
   pub.stdin!.write('go\n');
   const dbg = process.env.BENCH_DEBUG ? setInterval(() => progress(`received ${lat.length}, publisher: ${lines.join(' | ')}`), 2000) : undefined;
   progress(`${opts.idPrefix}: ${opts.devices} devices sending ${opts.count} messages${opts.rate ? ` at ${opts.rate}/s` : ''}`);
   await waitFor(`consumer received ${opts.count} (has ${lat.length})`, () => lat.length >= opts.count, Number(process.env.BENCH_WAIT_MS ?? 180_000), 20);
+  const c1 = cpuSeconds(cpuPid);
+  const cpu = c1.user + c1.sys - cpu0.user - cpu0.sys;
+  if (process.env.BENCH_DEBUG) progress(`${opts.idPrefix}: CPU s user ${(c1.user - cpu0.user).toFixed(2)} sys ${(c1.sys - cpu0.sys).toFixed(2)} main thread ${(c1.main - cpu0.main).toFixed(2)}`);
   clearInterval(dbg);
   await exited;
   await consumer.endAsync();
   if (process.env.BENCH_TRACE && opts.rate) writeFileSync(`${process.env.BENCH_TRACE}-${opts.idPrefix.startsWith('ref') ? 'reference' : 'gridgate'}.txt`, trace.join('\n'));
-  return { received: lat.length, msgsPerS: lat.length / Math.max(0.001, (last - first) / 1000), p50: pct(lat, 50), p99: pct(lat, 99) };
+  return { received: lat.length, msgsPerS: lat.length / Math.max(0.001, (last - first) / 1000), p50: pct(lat, 50), p99: pct(lat, 99), cpuUsPerMsg: (cpu * 1e6) / lat.length };
 }
 
 function rssMb(pid: number): number {
@@ -84,10 +102,10 @@ async function main(): Promise<void> {
     // Reference: a second mosquitto bridging devices/# to the central one.
     edge = await startMosquitto({ extra: `connection ref\naddress 127.0.0.1:${central.port}\ntopic devices/# out 1\ncleansession true\nmax_inflight_messages 1000` });
     const refSent = (p: Buffer) => (JSON.parse(p.toString()) as { sent_ms: number }).sent_ms;
-    if (only !== 'gridgate') await drive({ url: edge.url, idPrefix: 'warm-', devices: 10, rate: 0, count: 2000 }, central.url, 'devices/#', refSent);
+    if (only !== 'gridgate') await drive({ url: edge.url, idPrefix: 'warm-', devices: 10, rate: 0, count: 2000 }, central.url, 'devices/#', refSent, edge.process.pid!);
     const ref: RunResult[] = [];
-    for (let i = 0; i < (only === 'gridgate' ? 0 : 3); i++) ref.push(await drive({ url: edge.url, idPrefix: `ref${i}-`, devices: 100, rate: 0, count: THROUGHPUT_MSGS }, central.url, 'devices/#', refSent));
-    const refPaced = only === 'gridgate' ? { received: 0, msgsPerS: 1, p50: 0, p99: 0 } : await drive({ url: edge.url, idPrefix: 'refp-', devices: PACED_DEVICES, rate: PACED_RATE, count: PACED_RATE * PACED_SECONDS }, central.url, 'devices/#', refSent);
+    for (let i = 0; i < (only === 'gridgate' ? 0 : 3); i++) ref.push(await drive({ url: edge.url, idPrefix: `ref${i}-`, devices: 100, rate: 0, count: THROUGHPUT_MSGS }, central.url, 'devices/#', refSent, edge.process.pid!));
+    const refPaced = only === 'gridgate' ? { received: 0, msgsPerS: 1, p50: 0, p99: 0, cpuUsPerMsg: NaN } : await drive({ url: edge.url, idPrefix: 'refp-', devices: PACED_DEVICES, rate: PACED_RATE, count: PACED_RATE * PACED_SECONDS }, central.url, 'devices/#', refSent, edge.process.pid!);
     await edge.stop();
 
     // GridGate: a bench profile with the send time as a metric, so latency is measured end to end.
@@ -122,6 +140,7 @@ broker: { port: ${brokerPort}, deviceKeySecret: "\${BENCH_SECRET}", rateLimit: {
 uplink: { url: "${central.url}" }
 api: { enabled: false }
 outbox: { synchronous: ${process.env.BENCH_OUTBOX_SYNC ?? 'FULL'} }
+${process.env.BENCH_EXTRA_CONFIG ?? ''}
 devices:
 ${devices}
 `,
@@ -142,22 +161,24 @@ ${devices}
     }, 30_000, 200);
     const ggSent = (p: Buffer) => (JSON.parse(p.toString()) as { metrics: { sent_ms: { value: number } } }).metrics.sent_ms.value;
     const filter = 'gridgate/v1/gw-bench/telemetry/#';
-    await drive({ url, secret, idPrefix: 'd', devices: 10, rate: 0, count: 2000 }, central.url, filter, ggSent).catch((e: Error) => {
+    await drive({ url, secret, idPrefix: 'd', devices: 10, rate: 0, count: 2000 }, central.url, filter, ggSent, gw.proc.pid!).catch((e: Error) => {
       throw new Error(`${e.message}\ngateway log:\n${gw!.stderrText.slice(-3000)}`);
     });
     const idleRss = rssMb(gw.proc.pid!);
     const gg: RunResult[] = [];
-    for (let i = 0; i < 3; i++) gg.push(await drive({ url, secret, idPrefix: 'd', devices: 100, rate: 0, count: THROUGHPUT_MSGS }, central.url, filter, ggSent));
+    for (let i = 0; i < Number(process.env.BENCH_RUNS ?? 3); i++) gg.push(await drive({ url, secret, idPrefix: 'd', devices: 100, rate: 0, count: THROUGHPUT_MSGS }, central.url, filter, ggSent, gw.proc.pid!));
     let peak = 0;
     const sampler = setInterval(() => (peak = Math.max(peak, rssMb(gw!.proc.pid!))), 200);
-    const ggPaced = await drive({ url, secret, idPrefix: 'd', devices: PACED_DEVICES, rate: PACED_RATE, count: PACED_RATE * PACED_SECONDS }, central.url, filter, ggSent);
+    const ggPaced = await drive({ url, secret, idPrefix: 'd', devices: PACED_DEVICES, rate: PACED_RATE, count: PACED_RATE * PACED_SECONDS }, central.url, filter, ggSent, gw.proc.pid!);
     clearInterval(sampler);
+    if (process.env.BENCH_GW_LOG) progress(`gateway stderr:\n${gw.stderrText.slice(-Number(process.env.BENCH_GW_LOG))}`);
 
     const refRate = median(ref.map((r) => r.msgsPerS));
     const ggRate = median(gg.map((r) => r.msgsPerS));
+    const cpuOf = (rs: RunResult[]) => Math.round(median(rs.map((r) => r.cpuUsPerMsg)));
     Object.assign(results, {
-      reference: { msgsPerS: Math.round(refRate), runs: ref.map((r) => Math.round(r.msgsPerS)), pacedP50ms: refPaced.p50, pacedP99ms: refPaced.p99 },
-      gridgate: { msgsPerS: Math.round(ggRate), runs: gg.map((r) => Math.round(r.msgsPerS)), pacedP50ms: ggPaced.p50, pacedP99ms: ggPaced.p99, idleRssMb: Math.round(idleRss), peakRssMbWith1000Devices: Math.round(peak) },
+      reference: { msgsPerS: Math.round(refRate), runs: ref.map((r) => Math.round(r.msgsPerS)), pacedP50ms: refPaced.p50, pacedP99ms: refPaced.p99, cpuUsPerMsg: cpuOf(ref), pacedCpuUsPerMsg: Math.round(refPaced.cpuUsPerMsg) },
+      gridgate: { msgsPerS: Math.round(ggRate), runs: gg.map((r) => Math.round(r.msgsPerS)), pacedP50ms: ggPaced.p50, pacedP99ms: ggPaced.p99, cpuUsPerMsg: cpuOf(gg), pacedCpuUsPerMsg: Math.round(ggPaced.cpuUsPerMsg), idleRssMb: Math.round(idleRss), peakRssMbWith1000Devices: Math.round(peak) },
       throughputRatio: Number((ggRate / refRate).toFixed(2)),
     });
     const line = (k: string, v: string) => console.log(`${k.padEnd(44)} ${v}`);
@@ -165,6 +186,7 @@ ${devices}
     line('reference (mosquitto → bridge → mosquitto)', `${Math.round(refRate)} msg/s   p50 ${refPaced.p50} ms  p99 ${refPaced.p99} ms at ${PACED_RATE} msg/s`);
     line('gridgate (full path, QoS 1, SQLite outbox)', `${Math.round(ggRate)} msg/s   p50 ${ggPaced.p50} ms  p99 ${ggPaced.p99} ms at ${PACED_RATE} msg/s`);
     line('throughput ratio gridgate / reference', `${(ggRate / refRate).toFixed(2)}   (target ≥ 0.5)`);
+    line('CPU per message, as fast as possible / paced', `reference's bridge ${cpuOf(ref)} / ${Math.round(refPaced.cpuUsPerMsg)} µs, gateway ${cpuOf(gg)} / ${Math.round(ggPaced.cpuUsPerMsg)} µs`);
     line(`gateway RSS idle / peak with ${PACED_DEVICES} devices`, `${Math.round(idleRss)} MB / ${Math.round(peak)} MB   (target ≤ 150 MB)`);
     console.log(JSON.stringify(results));
   } finally {
