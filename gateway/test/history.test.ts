@@ -8,7 +8,7 @@ import pino from 'pino';
 import { HistoryConfig } from '../src/history/config.js';
 import { parseDuration, parseTime, planHistory } from '../src/history/query.js';
 import { historyRoutes } from '../src/history/routes.js';
-import { HistoryStore } from '../src/history/store.js';
+import { HistoryStore, type HistoryTiming } from '../src/history/store.js';
 import { openDatabase } from '../src/store/db.js';
 
 const T0 = Date.parse('2026-03-01T08:00:00Z');
@@ -41,9 +41,9 @@ test('planHistory: raw for short spans, buckets otherwise; steps of a minute or 
   assert.match((planHistory({ from: '-1h', to: '-2h' }, T0, cfg) as { error: string }).error, /before/);
 });
 
-function store(now: () => number) {
+function store(now: () => number, timing?: HistoryTiming) {
   const db = openDatabase(mkdtempSync(join(tmpdir(), 'gg-history-')), { file: 'history.db', synchronous: 'NORMAL' });
-  return { db, h: new HistoryStore(db, cfg, log, now) };
+  return { db, h: new HistoryStore(db, cfg, log, now, timing) };
 }
 
 test('HistoryStore: raw samples and 1-minute mean/min/max/count; a replayed sample is not counted twice; strings are not history', () => {
@@ -87,21 +87,46 @@ test('HistoryStore: raw samples go after their retention, 1-minute means after t
   db.close();
 });
 
-test('HistoryStore: a large batch is written slice by slice between other work; a query meanwhile sees everything, and nothing is written twice', async () => {
-  const { db, h } = store(() => T0 + 3_600_000);
-  const turn = () => new Promise((r) => setImmediate(r));
+test('HistoryStore: samples reach the journal at once and the series tables later; a query sees its device meanwhile; after a crash the journal is replayed and nothing is counted twice', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gg-history-'));
+  const open = () => openDatabase(dir, { file: 'history.db', synchronous: 'NORMAL' });
+  const db = open();
+  const h = new HistoryStore(db, cfg, log, () => T0 + 3_600_000);
+  const count = (d: typeof db, sql: string) => d.prepare(sql).pluck().get() as number;
   const SERIES = 2500;
-  const PER = 20; // 50,000 samples: enough to start a flush of its own
+  const PER = 20; // 50,000 samples: enough to start journal writes of their own, slice by slice
   for (let i = 0; i < PER; i++) for (let d = 0; d < SERIES; d++) h.add(`d${d}`, T0 + i * 1000, { level: { value: i } });
-  await turn(); // the flush has begun (one slice)
-  h.add('d7', T0 + PER * 1000, { level: { value: 99 } }); // arrives while it is under way
+  for (let k = 0; k < 2000 && count(db, 'SELECT count(*) FROM journal') < SERIES * PER; k++) await new Promise((r) => setImmediate(r));
+  assert.equal(count(db, 'SELECT count(*) FROM journal'), SERIES * PER, 'every sample journaled');
+  assert.equal(count(db, 'SELECT count(*) FROM raw'), 0, 'the series tables are written later, many samples per page');
+  h.add('d7', T0 + PER * 1000, { level: { value: 99 } }); // not journaled yet
   const d7 = h.query('d7', { from: T0, to: T0 + 60_000, stepMs: 0, source: 'raw' });
   assert.deepEqual(d7.metrics.level!.points.map((p) => p.v), [...Array.from({ length: PER }, (_, i) => i), 99]);
-  for (let i = 0; i < 20; i++) await turn(); // a slice left over must not write again
+  assert.equal(count(db, 'SELECT count(*) FROM raw'), PER + 1, 'a query writes only its own device');
+  db.close(); // a crash: the store's memory is gone, what was committed stays
+
+  const db2 = open();
+  const h2 = new HistoryStore(db2, cfg, log, () => T0 + 3_600_000);
+  const d9 = h2.query('d9', { from: T0, to: T0 + 60_000, stepMs: 0, source: 'raw' });
+  assert.equal(d9.metrics.level!.points.length, PER, 'replayed from the journal');
+  h2.flush();
+  assert.equal(count(db2, 'SELECT count(*) FROM raw'), SERIES * PER + 1);
+  assert.equal(count(db2, 'SELECT sum(count) FROM minute'), SERIES * PER + 1, "each sample counted once in the 1-minute means (d7's were both in the journal and written)");
+  assert.equal(count(db2, 'SELECT count(*) FROM series'), SERIES);
+  assert.equal(count(db2, 'SELECT count(*) FROM journal'), 0, 'the journal is cleared once its samples are written');
+  h2.close();
+  db2.close();
+});
+
+test('HistoryStore: on its timers the journal fills and is compacted into the series tables without a query', async () => {
+  const { db, h } = store(() => T0 + 3_600_000, { journalEveryMs: 20, compactEveryMs: 150 });
+  h.start();
   const count = (sql: string) => db.prepare(sql).pluck().get() as number;
-  assert.equal(count('SELECT count(*) FROM raw'), SERIES * PER + 1);
-  assert.equal(count('SELECT sum(count) FROM minute'), SERIES * PER + 1, 'each sample counted once in the 1-minute means');
-  assert.equal(count('SELECT count(*) FROM series'), SERIES);
+  for (let i = 0; i < 50; i++) for (let d = 0; d < 40; d++) h.add(`d${d}`, T0 + i * 1000, { level: { value: i }, open: { value: i % 2 === 0 } });
+  for (let k = 0; k < 100 && count('SELECT count(*) FROM raw') < 4000; k++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(count('SELECT count(*) FROM raw'), 4000);
+  assert.equal(count('SELECT sum(count) FROM minute'), 4000);
+  assert.equal(count('SELECT count(*) FROM journal'), 0);
   h.close();
   db.close();
 });
