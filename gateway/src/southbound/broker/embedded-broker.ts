@@ -1,6 +1,5 @@
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
-import { Duplex } from 'node:stream';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from 'pino';
 import type { BrokerConfig } from '../../config/schema.js';
@@ -36,7 +35,7 @@ const AUTH_CACHE_MAX = 10_000;
 export class EmbeddedBroker {
   readonly aedes: Aedes;
   private servers: Server[] = [];
-  private readonly sockets = new Set<Socket | Duplex>();
+  private readonly sockets = new Set<Socket>();
   /** deviceId → password already verified against its hash; reconnect storms must not cost a scrypt each. */
   private verified = new Map<string, string>();
   private readonly now: () => number;
@@ -143,19 +142,22 @@ export class EmbeddedBroker {
   async listen(): Promise<{ port?: number; tlsPort?: number }> {
     const out: { port?: number; tlsPort?: number } = {};
     await this.aedes.listen(); // aedes 1.x sets up its persistence here
-    const handle = (socket: Socket | Duplex) => {
+    const handle = (socket: Socket) => {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
-      const guard = new PacketSizeGuard(this.cfg.maxPacketBytes, (n) => {
-        this.deps.log.warn({ remote: (socket as Socket).remoteAddress, bytes: n, limit: this.cfg.maxPacketBytes }, 'embedded broker: packet too large, connection closed');
-      });
-      guard.on('error', () => socket.destroy());
-      socket.pipe(guard);
-      const duplex = Duplex.from({ readable: guard, writable: socket });
-      socket.on('error', () => duplex.destroy());
-      socket.on('close', () => duplex.destroy());
       if (this.aedes.connectedClients >= this.cfg.maxClients) return socket.destroy();
-      this.aedes.handle(duplex);
+      // aedes takes what it parses with socket.read(): the guard sees those bytes first, in the same call.
+      const guard = new PacketSizeGuard(this.cfg.maxPacketBytes);
+      const read = socket.read.bind(socket);
+      socket.read = (n?: number) => {
+        const chunk = read(n) as Buffer | null;
+        const tooLarge = chunk ? guard.scan(chunk) : 0;
+        if (!tooLarge) return chunk;
+        this.deps.log.warn({ remote: socket.remoteAddress, bytes: tooLarge, limit: this.cfg.maxPacketBytes }, 'embedded broker: packet too large, connection closed');
+        socket.destroy();
+        return null;
+      };
+      this.aedes.handle(socket);
     };
     if (this.cfg.plain) {
       const s = createNetServer(handle);
