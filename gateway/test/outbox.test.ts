@@ -101,6 +101,39 @@ test('committed messages survive a restart: seq continues and the replay starts 
   b.close();
 });
 
+test('at FULL a commit is acknowledged and delivered only once its write-ahead log is synced, and the sync runs off the event loop', async () => {
+  const s = setup({ synchronous: 'FULL' });
+  s.broker.connected = false; // nothing delivered meanwhile: this is about durability
+  const db = (s.outbox as unknown as { db: import('better-sqlite3').Database }).db;
+  assert.equal(db.pragma('synchronous', { simple: true }), 1, 'the connection itself commits at NORMAL (no fsync on the event loop)');
+  put(s.outbox, 'alarm', 'd1');
+  let acked = false;
+  s.outbox.whenDurable(() => (acked = true));
+  s.outbox.flush(); // committed to the WAL, not yet synced
+  assert.equal(acked, false, 'no acknowledgement before the WAL is on disk');
+  assert.equal(s.outbox.readRows('priority', 0, 10).length, 0, 'destinations do not read it yet');
+  await durable(s.outbox);
+  assert.equal(acked, true);
+  assert.equal(s.outbox.readRows('priority', 0, 10).length, 1);
+  put(s.outbox, 'alarm', 'd1');
+  let atClose = false;
+  s.outbox.whenDurable(() => (atClose = true));
+  s.close();
+  assert.equal(atClose, true, 'close syncs what is waiting and answers it');
+});
+
+test('at NORMAL a commit is acknowledged as soon as it is written', () => {
+  const s = setup({ synchronous: 'NORMAL' });
+  s.broker.connected = false;
+  put(s.outbox, 'alarm', 'd1');
+  let acked = false;
+  s.outbox.whenDurable(() => (acked = true));
+  s.outbox.flush();
+  assert.equal(acked, true);
+  assert.equal(s.outbox.readRows('priority', 0, 10).length, 1);
+  s.close();
+});
+
 test('the priority lane overtakes a telemetry backlog; with order "seq" everything keeps strict seq order', async () => {
   for (const order of ['priority', 'seq'] as const) {
     const s = setup({ order, window: 4 });

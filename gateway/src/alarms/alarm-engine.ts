@@ -115,6 +115,7 @@ export class AlarmEngine {
 
   /** States changed materially (transitions, baselines) since the last call; with `includeSeen`, also last-seen times. */
   takeDirty(includeSeen: boolean): PersistedRuleState[] {
+    if (!this.dirty.size && (!includeSeen || !this.seen.size)) return []; // the common case, once per message
     const keys = new Set(this.dirty);
     this.dirty.clear();
     if (includeSeen) {

@@ -6,6 +6,7 @@ import type { Sequence } from '../uplink/stamper.js';
 import { Destination } from './destination.js';
 import { LANES, laneOf, type Lane } from './lanes.js';
 import { planOldestFirst, planThinning, type Held } from './thinning.js';
+import { WalSync } from './wal-sync.js';
 
 /** A message as the outbox stores it. */
 export interface StoredMessage {
@@ -90,6 +91,12 @@ const DELETE_CHUNK = 20_000;
 export class SqliteOutbox implements UplinkSink, Sequence {
   private lastSeq: number;
   private committed: number;
+  /** The highest seq known to be on disk: destinations read no further (at FULL a commit is durable once its WAL sync is done). */
+  private durable: number;
+  /** At FULL: the WAL is synced off the event loop (see WalSync) and the connection itself runs at NORMAL. */
+  private readonly walSync?: WalSync;
+  /** The synchronous level the connection actually runs at. */
+  private readonly connectionSync: Synchronous;
   private buffer: Buffered[] = [];
   private waiters: Array<(err?: Error) => void> = [];
   private alongside: Array<() => void> = [];
@@ -129,8 +136,8 @@ export class SqliteOutbox implements UplinkSink, Sequence {
         telemetry: db.prepare('INSERT INTO outbox_telemetry (seq, device, topic, payload, created_at) VALUES (?, ?, ?, ?, ?)'),
       },
       read: {
-        priority: db.prepare('SELECT seq, topic, payload, qos, retain, class, created_at FROM outbox_priority WHERE seq > ? ORDER BY seq LIMIT ?'),
-        telemetry: db.prepare("SELECT seq, topic, payload, 1 AS qos, 0 AS retain, 'telemetry' AS class, created_at FROM outbox_telemetry WHERE seq > ? ORDER BY seq LIMIT ?"),
+        priority: db.prepare('SELECT seq, topic, payload, qos, retain, class, created_at FROM outbox_priority WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?'),
+        telemetry: db.prepare("SELECT seq, topic, payload, 1 AS qos, 0 AS retain, 'telemetry' AS class, created_at FROM outbox_telemetry WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?"),
       },
       deleteThrough: {
         priority: db.prepare('DELETE FROM outbox_priority WHERE seq IN (SELECT seq FROM outbox_priority WHERE seq <= ? ORDER BY seq LIMIT ?)'),
@@ -151,6 +158,12 @@ export class SqliteOutbox implements UplinkSink, Sequence {
     const maxRow = Math.max(...LANES.map((l) => (db.prepare(`SELECT max(seq) FROM ${TABLE[l]}`).pluck().get() as number | null) ?? 0));
     this.lastSeq = Math.max(maxRow, Number(getMeta(db, 'seq') ?? 0));
     this.committed = this.lastSeq;
+    this.durable = this.lastSeq;
+    if (opts.synchronous === 'FULL') {
+      this.walSync = new WalSync(`${db.name}-wal`);
+      db.pragma('synchronous = NORMAL');
+    }
+    this.connectionSync = this.walSync ? 'NORMAL' : opts.synchronous;
     this.counters = { thinned: Number(getMeta(db, 'thinned') ?? 0), expired: Number(getMeta(db, 'expired') ?? 0), dropped: Number(getMeta(db, 'dropped') ?? 0) };
     this.thinnedThrough = Number(getMeta(db, 'thinnedThrough') ?? 0);
   }
@@ -233,7 +246,7 @@ export class SqliteOutbox implements UplinkSink, Sequence {
 
   /** Calls back once everything put so far is committed (or with the error that prevented it). */
   whenDurable(cb: (err?: Error) => void): void {
-    if (!this.buffer.length && !this.alongside.length && !this.flushScheduled) return cb();
+    if (!this.buffer.length && !this.alongside.length && !this.flushScheduled) return this.walSync?.busy ? this.walSync.sync(cb) : cb();
     this.waiters.push(cb);
     this.scheduleFlush();
   }
@@ -249,12 +262,12 @@ export class SqliteOutbox implements UplinkSink, Sequence {
    * messages) at NORMAL, then restores the configured level for everything else on this connection.
    */
   private relaxed(fn: () => void): void {
-    if (this.opts.synchronous !== 'FULL' && this.opts.synchronous !== 'EXTRA') return fn();
+    if (this.connectionSync !== 'FULL' && this.connectionSync !== 'EXTRA') return fn();
     this.db.pragma('synchronous = NORMAL');
     try {
       fn();
     } finally {
-      this.db.pragma(`synchronous = ${this.opts.synchronous}`);
+      this.db.pragma(`synchronous = ${this.connectionSync}`);
     }
   }
 
@@ -300,22 +313,35 @@ export class SqliteOutbox implements UplinkSink, Sequence {
       this.retryTimer = setTimeout(() => this.scheduleFlush(), 500);
       this.retryTimer.unref();
     } else {
-      for (const d of this.dests.values()) for (const lane of d.lanes) d.pending[lane] += added[lane];
       for (const r of rows) if (r.seq > this.committed) this.committed = r.seq;
       if (added.telemetry) {
         const sample = rows[rows.length - 1]!;
         this.avgRowBytes = this.avgRowBytes * 0.99 + (sample.payload.length + sample.topic.length + 48) * 0.01;
       }
     }
+    if (err || !this.walSync) return this.afterDurable(this.committed, added, waiters, err);
+    const through = this.committed;
+    this.walSync.sync((e) => {
+      if (e) this.opts.log.error({ err: e.message, messages: rows.length }, 'outbox: syncing the write-ahead log failed; those messages are not acknowledged');
+      this.afterDurable(through, added, waiters, e);
+    });
+  }
+
+  /** A commit is on disk: acknowledge what waited for it and let destinations read it. */
+  private afterDurable(through: number, added: Record<Lane, number>, waiters: Array<(err?: Error) => void>, err?: Error): void {
+    if (!err) {
+      if (through > this.durable) this.durable = through;
+      for (const d of this.dests.values()) for (const lane of d.lanes) d.pending[lane] += added[lane];
+    }
     for (const w of waiters) w(err);
-    if (err) return;
+    if (err || this.closed) return;
     for (const lane of LANES) if (added[lane]) for (const d of this.dests.values()) if (d.lanes.includes(lane)) d.notify(lane);
     if (added.telemetry && !this.maintenanceQueued && this.usedBytes() > this.opts.quotaBytes) this.queueMaintenance();
   }
 
   /** Rows of one lane after `after`, oldest first (for destinations). */
   readRows(lane: Lane, after: number, limit: number): StoredMessage[] {
-    const rows = this.st.read[lane].all(after, limit) as Array<{ seq: number; topic: string; payload: string; qos: 0 | 1; retain: 0 | 1; class: DeliveryClass; created_at: number }>;
+    const rows = this.st.read[lane].all(after, this.durable, limit) as Array<{ seq: number; topic: string; payload: string; qos: 0 | 1; retain: 0 | 1; class: DeliveryClass; created_at: number }>;
     return rows.map((r) => ({ seq: r.seq, lane, topic: r.topic, payload: r.payload, qos: r.qos, retain: r.retain === 1, class: r.class, createdAt: r.created_at }));
   }
 
@@ -492,6 +518,7 @@ export class SqliteOutbox implements UplinkSink, Sequence {
   /** Commits what is buffered and the delivery progress, and stops the timers. The owner closes the database. */
   close(): void {
     this.flush();
+    this.walSync?.close();
     this.progressDirty = true;
     this.commitProgress();
     this.closed = true;

@@ -324,8 +324,10 @@ export class Gateway {
     return candidates.length > 0 && candidates.every((l) => !l.connected);
   }
 
+  /** Alarm state goes into the outbox's next commit, with the messages that announce its transitions. */
   private persistAlarms(includeSeen: boolean): void {
-    this.alarmStore.save(this.engine.takeDirty(includeSeen), Date.now());
+    const states = this.engine.takeDirty(includeSeen);
+    if (states.length) this.outbox.commitWith(() => this.alarmStore.save(states, Date.now()));
   }
 
   counters(): Record<string, number> {
