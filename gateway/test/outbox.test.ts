@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { AckTracker } from '../src/outbox/ack-tracker.js';
 import { MqttDelivery } from '../src/outbox/mqtt-delivery.js';
+import { RecentRows } from '../src/outbox/recent-rows.js';
 import { SqliteOutbox, type OutboxOptions } from '../src/outbox/outbox.js';
 import { planOldestFirst, planThinning } from '../src/outbox/thinning.js';
 import { openDatabase } from '../src/store/db.js';
@@ -131,6 +132,42 @@ test('at NORMAL a commit is acknowledged as soon as it is written', () => {
   s.outbox.flush();
   assert.equal(acked, true);
   assert.equal(s.outbox.readRows('priority', 0, 10).length, 1);
+  s.close();
+});
+
+test('RecentRows: holds every row after its start, answers only reads it can answer whole, and forgets what was read', () => {
+  const row = (seq: number) => ({ seq, lane: 'telemetry' as const, topic: 't', payload: String(seq), qos: 1 as const, retain: false, class: 'telemetry' as const, createdAt: 0 });
+  const r = new RecentRows(10, 4);
+  for (const s of [11, 12, 14, 15]) r.append(row(s));
+  assert.deepEqual(r.read(10, 10)!.map((x) => x.seq), [11, 12, 14, 15]);
+  assert.deepEqual(r.read(12, 1)!.map((x) => x.seq), [14]);
+  assert.deepEqual(r.read(13, 10)!.map((x) => x.seq), [14, 15], 'a seq between rows (another lane) is fine');
+  assert.equal(r.read(9, 10), undefined, 'row 10 and before are not held');
+  r.append(row(16)); // over the cap: 11 is dropped
+  assert.equal(r.read(10, 10), undefined);
+  assert.deepEqual(r.read(11, 10)!.map((x) => x.seq), [12, 14, 15, 16]);
+  r.forgetThrough(14);
+  assert.equal(r.size, 2);
+  assert.equal(r.read(12, 10), undefined);
+  assert.deepEqual(r.read(14, 10)!.map((x) => x.seq), [15, 16]);
+  r.reset(20);
+  assert.equal(r.read(16, 10), undefined, 'after a reset nothing before it is answered');
+  assert.deepEqual(r.read(20, 10), []);
+});
+
+test('rows a destination reads from memory are the rows in the database', async () => {
+  const s = setup({ synchronous: 'FULL' });
+  s.broker.connected = false;
+  for (let i = 0; i < 5; i++) put(s.outbox, i % 2 ? 'alarm' : 'telemetry', `d${i}`, { n: i });
+  await durable(s.outbox);
+  const memory = { priority: s.outbox.readRows('priority', 0, 10), telemetry: s.outbox.readRows('telemetry', 0, 10) };
+  const db = (s.outbox as unknown as { db: import('better-sqlite3').Database }).db;
+  const fromDb = new SqliteOutbox(db, { synchronous: 'NORMAL', quotaBytes: 1e9, ttlMs: 1e9, keepEvery: 4, log: pino({ level: 'silent' }) }); // holds nothing in memory
+  const strip = (rows: Array<{ createdAt: number }>) => rows.map(({ createdAt, ...r }) => (assert.ok(createdAt > 0), r));
+  assert.equal(memory.telemetry.length, 3);
+  assert.equal(memory.priority.length, 2);
+  assert.deepEqual(strip(memory.telemetry), strip(fromDb.readRows('telemetry', 0, 10)));
+  assert.deepEqual(strip(memory.priority), strip(fromDb.readRows('priority', 0, 10)));
   s.close();
 });
 

@@ -7,6 +7,7 @@ import { Destination } from './destination.js';
 import { LANES, laneOf, type Lane } from './lanes.js';
 import { planOldestFirst, planThinning, type Held } from './thinning.js';
 import { WalSync } from './wal-sync.js';
+import { RecentRows } from './recent-rows.js';
 
 /** A message as the outbox stores it. */
 export interface StoredMessage {
@@ -79,6 +80,8 @@ const TABLE: Record<Lane, string> = { priority: 'outbox_priority', telemetry: 'o
 const SLICE_MS = 15;
 const LOW_WATER = 0.9;
 const DELETE_CHUNK = 20_000;
+/** Rows per lane held in memory for destinations that keep up (more than the delivery window). */
+const RECENT_ROWS = 1024;
 
 /**
  * The durable store-and-forward queue (SQLite, WAL). Every message is committed before anything
@@ -97,6 +100,8 @@ export class SqliteOutbox implements UplinkSink, Sequence {
   private readonly walSync?: WalSync;
   /** The synchronous level the connection actually runs at. */
   private readonly connectionSync: Synchronous;
+  /** Per lane, the newest durable rows: destinations that keep up read them from memory. */
+  private readonly recent: Record<Lane, RecentRows>;
   private buffer: Buffered[] = [];
   private waiters: Array<(err?: Error) => void> = [];
   private alongside: Array<() => void> = [];
@@ -159,6 +164,7 @@ export class SqliteOutbox implements UplinkSink, Sequence {
     this.lastSeq = Math.max(maxRow, Number(getMeta(db, 'seq') ?? 0));
     this.committed = this.lastSeq;
     this.durable = this.lastSeq;
+    this.recent = { priority: new RecentRows(this.durable, RECENT_ROWS), telemetry: new RecentRows(this.durable, RECENT_ROWS) };
     if (opts.synchronous === 'FULL') {
       this.walSync = new WalSync(`${db.name}-wal`);
       db.pragma('synchronous = NORMAL');
@@ -287,8 +293,8 @@ export class SqliteOutbox implements UplinkSink, Sequence {
     const added: Record<Lane, number> = { priority: 0, telemetry: 0 };
     for (const r of rows) added[r.lane]++;
     let err: Error | undefined;
+    const now = this.now();
     try {
-      const now = this.now();
       this.db.transaction(() => {
         for (const r of rows) {
           if (r.lane === 'telemetry') this.st.insert.telemetry.run(r.seq, r.device, r.topic, r.payload, now);
@@ -319,18 +325,19 @@ export class SqliteOutbox implements UplinkSink, Sequence {
         this.avgRowBytes = this.avgRowBytes * 0.99 + (sample.payload.length + sample.topic.length + 48) * 0.01;
       }
     }
-    if (err || !this.walSync) return this.afterDurable(this.committed, added, waiters, err);
+    if (err || !this.walSync) return this.afterDurable(this.committed, rows, now, added, waiters, err);
     const through = this.committed;
     this.walSync.sync((e) => {
       if (e) this.opts.log.error({ err: e.message, messages: rows.length }, 'outbox: syncing the write-ahead log failed; those messages are not acknowledged');
-      this.afterDurable(through, added, waiters, e);
+      this.afterDurable(through, rows, now, added, waiters, e);
     });
   }
 
   /** A commit is on disk: acknowledge what waited for it and let destinations read it. */
-  private afterDurable(through: number, added: Record<Lane, number>, waiters: Array<(err?: Error) => void>, err?: Error): void {
+  private afterDurable(through: number, rows: Buffered[], createdAt: number, added: Record<Lane, number>, waiters: Array<(err?: Error) => void>, err?: Error): void {
     if (!err) {
       if (through > this.durable) this.durable = through;
+      for (const r of rows) this.recent[r.lane].append(storedOf(r, createdAt));
       for (const d of this.dests.values()) for (const lane of d.lanes) d.pending[lane] += added[lane];
     }
     for (const w of waiters) w(err);
@@ -341,6 +348,14 @@ export class SqliteOutbox implements UplinkSink, Sequence {
 
   /** Rows of one lane after `after`, oldest first (for destinations). */
   readRows(lane: Lane, after: number, limit: number): StoredMessage[] {
+    const held = this.recent[lane].read(after, limit);
+    if (held) {
+      // What every reader of the lane has read already is not needed in memory again (a rewind reads the database).
+      let readTo = Infinity;
+      for (const d of this.dests.values()) if (d.lanes.includes(lane)) readTo = Math.min(readTo, d.readTo[lane]);
+      this.recent[lane].forgetThrough(Math.min(readTo, after));
+      return held;
+    }
     const rows = this.st.read[lane].all(after, this.durable, limit) as Array<{ seq: number; topic: string; payload: string; qos: 0 | 1; retain: 0 | 1; class: DeliveryClass; created_at: number }>;
     return rows.map((r) => ({ seq: r.seq, lane, topic: r.topic, payload: r.payload, qos: r.qos, retain: r.retain === 1, class: r.class, createdAt: r.created_at }));
   }
@@ -468,6 +483,7 @@ export class SqliteOutbox implements UplinkSink, Sequence {
       })(),
     );
     this.counters[why] += seqs.length;
+    this.recent.telemetry.reset(this.durable); // some held rows may be gone
     if (thinnedThrough !== undefined) this.thinnedThrough = thinnedThrough;
     readers.forEach((d, i) => (d.pending.telemetry = Math.max(0, d.pending.telemetry - counts[i]!)));
   }
@@ -526,4 +542,11 @@ export class SqliteOutbox implements UplinkSink, Sequence {
     clearInterval(this.maintenanceTimer);
     clearTimeout(this.retryTimer);
   }
+}
+
+/** A buffered row as a destination reads it back (the telemetry table stores neither QoS, retain nor class). */
+function storedOf(r: Buffered, createdAt: number): StoredMessage {
+  return r.lane === 'telemetry'
+    ? { seq: r.seq, lane: r.lane, topic: r.topic, payload: r.payload, qos: 1, retain: false, class: 'telemetry', createdAt }
+    : { seq: r.seq, lane: r.lane, topic: r.topic, payload: r.payload, qos: r.qos, retain: r.retain === 1, class: r.class, createdAt };
 }
