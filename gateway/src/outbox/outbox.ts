@@ -181,11 +181,15 @@ export class SqliteOutbox implements UplinkSink, Sequence {
   destination(name: string, lanes: readonly Lane[]): Destination {
     const d = new Destination(name, lanes, this);
     const get = this.db.prepare('SELECT through, pending FROM delivered WHERE dest = ? AND lane = ?');
+    const counted = getMeta(this.db, 'counted'); // absent in outboxes that counted with every commit
+    const countAfter = (lane: Lane, seq: number) => this.db.prepare(`SELECT count(*) FROM ${TABLE[lane]} WHERE seq > ?`).pluck().get(seq) as number;
     for (const lane of lanes) {
       const row = get.get(name, lane) as { through: number; pending: number } | undefined;
       d.through[lane] = row?.through ?? 0;
-      // A new destination (or progress salvaged from a damaged file, marked -1) is counted once.
-      d.pending[lane] = row && row.pending >= 0 ? row.pending : (this.db.prepare(`SELECT count(*) FROM ${TABLE[lane]} WHERE seq > ?`).pluck().get(d.through[lane]) as number);
+      // A new destination (or progress salvaged from a damaged file, marked -1) is counted once; a known one
+      // adds the rows committed after its count was last written.
+      d.pending[lane] =
+        row && row.pending >= 0 ? row.pending + (counted === undefined ? 0 : countAfter(lane, Math.max(Number(counted), d.through[lane]))) : countAfter(lane, d.through[lane]);
       d.readTo[lane] = d.through[lane];
     }
     this.dests.set(name, d);
@@ -300,11 +304,9 @@ export class SqliteOutbox implements UplinkSink, Sequence {
           if (r.lane === 'telemetry') this.st.insert.telemetry.run(r.seq, r.device, r.topic, r.payload, now);
           else this.st.insert.priority.run(r.seq, r.topic, r.payload, r.qos, r.retain, r.class, now);
         }
-        if (rows.length) this.st.setMeta.run('seq', String(this.lastSeq));
+        // Only the rows (and state committed with them): the seq high-water mark and the backlog counts are
+        // written with the next progress commit, so a commit touches the pages of its own rows and no others.
         for (const w of writes) w();
-        for (const d of this.dests.values()) {
-          for (const lane of d.lanes) if (added[lane]) this.st.upsertProgress.run(d.name, lane, d.through[lane], d.pending[lane] + added[lane]);
-        }
       })();
     } catch (e) {
       err = e as Error;
@@ -339,6 +341,7 @@ export class SqliteOutbox implements UplinkSink, Sequence {
       if (through > this.durable) this.durable = through;
       for (const r of rows) this.recent[r.lane].append(storedOf(r, createdAt));
       for (const d of this.dests.values()) for (const lane of d.lanes) d.pending[lane] += added[lane];
+      if (rows.length) this.progressDirty = true;
     }
     for (const w of waiters) w(err);
     if (err || this.closed) return;
@@ -373,7 +376,7 @@ export class SqliteOutbox implements UplinkSink, Sequence {
       let more = false;
       this.relaxed(() =>
         this.db.transaction(() => {
-          for (const d of this.dests.values()) for (const lane of d.lanes) this.st.upsertProgress.run(d.name, lane, d.through[lane], d.pending[lane]);
+          this.persistCounts();
           for (const lane of LANES) {
             const readers = [...this.dests.values()].filter((d) => d.lanes.includes(lane));
             if (!readers.length) continue;
@@ -387,6 +390,17 @@ export class SqliteOutbox implements UplinkSink, Sequence {
       this.progressDirty = true;
       this.opts.log.warn({ err: (e as Error).message }, 'outbox: committing delivery progress failed; retrying');
     }
+  }
+
+  /**
+   * Inside a transaction: each destination's watermark and backlog, the backlog's extent (rows up to the
+   * durable seq are counted; a restart counts the rows after it) and the highest committed seq (which must
+   * outlive the rows this transaction deletes).
+   */
+  private persistCounts(): void {
+    for (const d of this.dests.values()) for (const lane of d.lanes) this.st.upsertProgress.run(d.name, lane, d.through[lane], d.pending[lane]);
+    this.st.setMeta.run('counted', String(this.durable));
+    this.st.setMeta.run('seq', String(this.lastSeq));
   }
 
   /** Pages holding data, in bytes (what the quota counts). */
@@ -471,21 +485,27 @@ export class SqliteOutbox implements UplinkSink, Sequence {
     return true;
   }
 
-  private deleteTelemetry(seqs: number[], why: 'thinned' | 'expired' | 'dropped', thinnedThrough?: number): void {
+  private deleteTelemetry(all: number[], why: 'thinned' | 'expired' | 'dropped', thinnedThrough?: number): void {
+    const seqs = all.filter((s) => s <= this.durable); // a row whose WAL sync is under way is not counted in any backlog yet
     const readers = [...this.dests.values()].filter((d) => d.lanes.includes('telemetry'));
-    const counts = readers.map((d) => seqs.filter((s) => s > d.through.telemetry).length);
-    this.relaxed(() =>
-      this.db.transaction(() => {
-        for (const s of seqs) this.st.deleteOne.run(s);
-        this.st.setMeta.run(why, String(this.counters[why] + seqs.length));
-        if (thinnedThrough !== undefined) this.st.setMeta.run('thinnedThrough', String(thinnedThrough));
-        readers.forEach((d, i) => this.st.upsertProgress.run(d.name, 'telemetry', d.through.telemetry, Math.max(0, d.pending.telemetry - counts[i]!)));
-      })(),
-    );
+    const before = readers.map((d) => d.pending.telemetry);
+    readers.forEach((d) => (d.pending.telemetry = Math.max(0, d.pending.telemetry - seqs.filter((s) => s > d.through.telemetry).length)));
+    try {
+      this.relaxed(() =>
+        this.db.transaction(() => {
+          for (const s of seqs) this.st.deleteOne.run(s);
+          this.st.setMeta.run(why, String(this.counters[why] + seqs.length));
+          if (thinnedThrough !== undefined) this.st.setMeta.run('thinnedThrough', String(thinnedThrough));
+          this.persistCounts();
+        })(),
+      );
+    } catch (e) {
+      readers.forEach((d, i) => (d.pending.telemetry = before[i]!));
+      throw e;
+    }
     this.counters[why] += seqs.length;
     this.recent.telemetry.reset(this.durable); // some held rows may be gone
     if (thinnedThrough !== undefined) this.thinnedThrough = thinnedThrough;
-    readers.forEach((d, i) => (d.pending.telemetry = Math.max(0, d.pending.telemetry - counts[i]!)));
   }
 
   /** The disk is full: drop the oldest telemetry to make room for what must be written. */
