@@ -152,7 +152,7 @@ describe('durability faults (mosquitto, real gridgate processes, kill -9)', () =
     assert.match(st.stdout, /quota\s+.* of 512 MiB .*telemetry kept 7d 0h, thinning keeps 1 in 4/);
     for (const id of DEVICES) assert.match(st.stdout, new RegExp(`${id}\\s+online\\s+\\d+s ago\\s+cover_open=`));
 
-    // Local history survived the power cuts (kill -9 may cost its last quarter second, never the file).
+    // Local history survived the power cuts (kill -9 may cost its last tenth of a second, never the file).
     const hist = (await (await fetch(`http://127.0.0.1:${apiPort}/api/v1/devices/cover-1/metrics?from=-10m&step=1m&metric=water_level`, { headers: { authorization: `Bearer ${pw.api}` } })).json()) as {
       source: string;
       metrics: { water_level: { unit: string; points: Array<{ n: number; max: number }> } };
@@ -172,10 +172,11 @@ describe('durability faults (mosquitto, real gridgate processes, kill -9)', () =
     await gw.waitForLog('gateway started');
     const ds = DEVICES.slice(0, 3).map((id) => new Device(id, brokerPort));
     devices.push(...ds);
-    for (const d of ds) d.start(0, (k) => ({ water_level_m: k / 10_000, battery_pct: 90, temperature_c: 18, tilt_deg: 1, cover_open: k % 100 >= 50 }), { inflight: 50 });
+    // 800 reports each, about 1.6 MB of telemetry into a 1 MB quota: within what thinning alone absorbs. (A fixed
+    // count: how far devices sending as fast as they can overshoot a threshold depends on the machine.)
+    for (const d of ds) d.start(0, (k) => ({ water_level_m: k / 10_000, battery_pct: 90, temperature_c: 18, tilt_deg: 1, cover_open: k % 100 >= 50 }), { inflight: 50, count: 800 });
     await gw.waitForLog(/telemetry quota reached/, 60_000);
-    // About 1.6 MB of telemetry into a 1 MB quota: within what thinning alone absorbs.
-    await waitFor('past the quota', () => Math.min(...ds.map((d) => d.acked)) >= 800, 60_000);
+    await waitFor('all reports acknowledged', () => ds.every((d) => d.acked === 800), 60_000);
     await Promise.all(ds.map((d) => d.stop()));
     const c2 = await Consumer.connect(`mqtt://127.0.0.1:${down.port}`, {}, 'gridgate/v1/#').catch(() => undefined);
     assert.equal(c2, undefined, 'the central broker is still down');
@@ -206,8 +207,10 @@ describe('durability faults (mosquitto, real gridgate processes, kill -9)', () =
         const levels = msgs.filter((m): m is Telemetry => m.type === 'telemetry' && m.deviceId === d.id).map(level);
         assert.equal(levels[0], 1, `${d.id}: its first report is kept`);
         assert.equal(levels[1], 5, `${d.id}: then every 4th`);
-        assert.ok(levels.includes(d.acked), `${d.id}: its newest report is kept`);
       }
+      // The newest telemetry stays complete (the devices do not finish together: this is about the newest overall).
+      const newest = [...seqs].sort((a, b) => a - b).slice(-300);
+      assert.equal(newest[299]! - newest[0]!, 299, 'none of the newest 300 messages is missing');
     } finally {
       await c.close();
       await down.stop();

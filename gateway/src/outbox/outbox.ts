@@ -472,7 +472,10 @@ export class SqliteOutbox implements UplinkSink, Sequence {
   /** One step of quota enforcement; false when nothing more can be removed. */
   private removeTelemetry(need: number): boolean {
     const k = this.opts.keepEvery;
-    const chunk = this.st.thinChunk.all(this.thinnedThrough, Math.min(2000, Math.max(64, Math.ceil((need * k) / (k - 1))))) as Array<{ seq: number; device: string }>;
+    // The newest telemetry stays complete: a quarter of what the quota holds is never thinned (pages emptied
+    // to a quarter free less than their rows, so thinning alone could otherwise run on into the newest rows).
+    const thinBelow = this.durable - Math.floor(this.opts.quotaBytes / this.avgRowBytes / 4);
+    const chunk = (this.st.thinChunk.all(this.thinnedThrough, Math.min(2000, Math.max(64, Math.ceil((need * k) / (k - 1))))) as Array<{ seq: number; device: string }>).filter((r) => r.seq <= thinBelow);
     if (chunk.length) {
       const del = planThinning(chunk, k, this.held());
       this.deleteTelemetry(del, 'thinned', chunk[chunk.length - 1]!.seq);
