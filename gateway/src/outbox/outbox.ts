@@ -269,15 +269,16 @@ export class SqliteOutbox implements UplinkSink, Sequence {
 
   /**
    * Runs a commit that needs no fsync (delivery progress, thinning: a lost one only repeats or re-thins
-   * messages) at NORMAL, then restores the configured level for everything else on this connection.
+   * messages) at NORMAL, then restores EXTRA for everything else on this connection (at FULL the connection
+   * runs at NORMAL already: see WalSync).
    */
   private relaxed(fn: () => void): void {
-    if (this.connectionSync !== 'FULL' && this.connectionSync !== 'EXTRA') return fn();
+    if (this.connectionSync !== 'EXTRA') return fn();
     this.db.pragma('synchronous = NORMAL');
     try {
       fn();
     } finally {
-      this.db.pragma(`synchronous = ${this.connectionSync}`);
+      this.db.pragma('synchronous = EXTRA');
     }
   }
 
