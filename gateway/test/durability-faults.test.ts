@@ -164,7 +164,12 @@ describe('durability faults (mosquitto, real gridgate processes, kill -9)', () =
   });
 
   test('telemetry quota reached during an outage: no alarm lost; telemetry thinned as documented and every gap accounted for', async () => {
-    const down = await startMosquitto({ users: { gw: pw.central, consumer: pw.consumer } });
+    // The central platform's consumer keeps a persistent session on a persistent broker: what the gateway
+    // delivers right after the broker comes back, before the consumer is back, waits for it there.
+    const persist = mkdtempSync(join(tmpdir(), 'gg-quota-central-'));
+    const down = await startMosquitto({ users: { gw: pw.central, consumer: pw.consumer }, extra: `persistence true\npersistence_location ${persist}/\nmax_queued_messages 0` });
+    const session = { username: 'consumer', password: pw.consumer, clientId: 'quota-consumer', clean: false, protocolVersion: 5 as const, properties: { sessionExpiryInterval: 3600 } };
+    await (await Consumer.connect(down.url, session, 'gridgate/v1/gw-quota/#')).close();
     await down.stop(); // the uplink is down from the start
     const brokerPort = await freePort();
     const cfg = await gatewayConfig({ id: 'gw-quota', brokerPort, apiPort: await freePort(), centralUrl: down.url, extra: 'outbox: { telemetry: { quotaMb: 1, keepEvery: 4 } }' });
@@ -182,14 +187,18 @@ describe('durability faults (mosquitto, real gridgate processes, kill -9)', () =
     assert.equal(c2, undefined, 'the central broker is still down');
 
     await down.start();
-    const c = await Consumer.connect(down.url, { username: 'consumer', password: pw.consumer }, 'gridgate/v1/gw-quota/#');
+    const c = await Consumer.connect(down.url, session, 'gridgate/v1/gw-quota/#');
     try {
       const status = async () =>
         (await (await fetch(`http://127.0.0.1:${(gw.logs.find((l) => l.msg === 'gateway started') as unknown as { ports: { api: number } }).ports.api}/api/v1/status`, { headers: { authorization: `Bearer ${pw.api}` } })).json()) as {
           counters: Record<string, number>;
           outbox: { backlog: number; thinned: number; dropped: number; bytes: number; quotaBytes: number };
         };
-      await waitFor('backlog delivered', async () => (await status()).outbox.backlog === 0 && deduped(c, 'gw-quota').length > 0, 60_000);
+      // Everything the central broker acknowledged has reached the consumer (mosquitto acknowledges before it forwards).
+      await waitFor('backlog delivered', async () => {
+        const s = await status();
+        return s.outbox.backlog === 0 && deduped(c, 'gw-quota').length === s.counters.published;
+      }, 60_000);
       const s = await status();
       const msgs = deduped(c, 'gw-quota');
       const alarms = msgs.filter((m) => m.type === 'alarm');

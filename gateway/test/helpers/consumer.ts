@@ -15,9 +15,20 @@ export class Consumer {
 
   static async connect(url: string, opts: mqtt.IClientOptions, filter: string): Promise<Consumer> {
     const c = new Consumer();
-    c.client = await mqtt.connectAsync(url, { reconnectPeriod: 500, ...opts });
+    // The handler is attached before the CONNACK: a resumed session's queued messages follow it at once.
+    c.client = mqtt.connect(url, { reconnectPeriod: 500, ...opts });
     c.client.on('message', (topic, payload, packet) => {
       c.received.push({ topic, retain: packet.retain, msg: JSON.parse(payload.toString()) as UplinkMessage });
+    });
+    await new Promise<void>((resolve, reject) => {
+      const settle = (err?: Error) => {
+        c.client.off('connect', ok).off('end', ok).off('error', settle);
+        if (!err) return resolve();
+        c.client.end(true);
+        reject(err);
+      };
+      const ok = () => settle();
+      c.client.on('connect', ok).on('end', ok).on('error', settle);
     });
     await c.client.subscribeAsync(filter, { qos: 1 });
     return c;
