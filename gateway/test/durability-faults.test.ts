@@ -167,7 +167,7 @@ describe('durability faults (mosquitto, real gridgate processes, kill -9)', () =
     // The central platform's consumer keeps a persistent session on a persistent broker: what the gateway
     // delivers right after the broker comes back, before the consumer is back, waits for it there.
     const persist = mkdtempSync(join(tmpdir(), 'gg-quota-central-'));
-    const down = await startMosquitto({ users: { gw: pw.central, consumer: pw.consumer }, extra: `persistence true\npersistence_location ${persist}/\nmax_queued_messages 0` });
+    const down = await startMosquitto({ users: { gw: pw.central, consumer: pw.consumer }, extra: `persistence true\npersistence_location ${persist}/` });
     const session = { username: 'consumer', password: pw.consumer, clientId: 'quota-consumer', clean: false, protocolVersion: 5 as const, properties: { sessionExpiryInterval: 3600 } };
     await (await Consumer.connect(down.url, session, 'gridgate/v1/gw-quota/#')).close();
     await down.stop(); // the uplink is down from the start
