@@ -156,9 +156,10 @@ devices:
 ${devices}
 `,
     );
-    // As shipped (docker/Dockerfile, deploy/systemd): no source maps, the young-generation limit from NODE_OPTIONS.
+    // As shipped (docker/Dockerfile, deploy/systemd): no source maps, the young-generation limit from NODE_OPTIONS,
+    // two malloc arenas.
     const shipped = process.env.BENCH_NODE_OPTIONS ?? '--max-semi-space-size=4';
-    gw = new GatewayProcess(['run', '--config', join(dir, 'gw.yaml')], { BENCH_SECRET: secret, NODE_OPTIONS: shipped }, (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)).start();
+    gw = new GatewayProcess(['run', '--config', join(dir, 'gw.yaml')], { BENCH_SECRET: secret, NODE_OPTIONS: shipped, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' }, (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)).start();
     await waitFor('gateway up', () => gw!.proc.pid && rssMb(gw!.proc.pid) > 0 && gw!.stderrText.length >= 0, 10_000);
     const url = `mqtt://127.0.0.1:${brokerPort}`;
     await waitFor('embedded broker', async () => {
