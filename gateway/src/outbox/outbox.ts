@@ -127,7 +127,11 @@ export class SqliteOutbox implements UplinkSink, Sequence {
     deleteOne: Statement;
     thinChunk: Statement;
     oldestChunk: Statement;
+    pageCount: Statement;
+    freePages: Statement;
   };
+  /** Fixed once the database has its first page (and it has: the tables exist). */
+  private readonly pageSize: number;
 
   constructor(
     private readonly db: Db,
@@ -159,7 +163,11 @@ export class SqliteOutbox implements UplinkSink, Sequence {
       deleteOne: db.prepare('DELETE FROM outbox_telemetry WHERE seq = ?'),
       thinChunk: db.prepare('SELECT seq, device FROM outbox_telemetry WHERE seq > ? ORDER BY seq LIMIT ?'),
       oldestChunk: db.prepare('SELECT seq, created_at AS createdAt FROM outbox_telemetry ORDER BY seq LIMIT ?'),
+      // Prepared once: the quota is checked after every commit (db.pragma() prepares its statement on each call).
+      pageCount: db.prepare('PRAGMA page_count').pluck(),
+      freePages: db.prepare('PRAGMA freelist_count').pluck(),
     };
+    this.pageSize = db.pragma('page_size', { simple: true }) as number;
     const maxRow = Math.max(...LANES.map((l) => (db.prepare(`SELECT max(seq) FROM ${TABLE[l]}`).pluck().get() as number | null) ?? 0));
     this.lastSeq = Math.max(maxRow, Number(getMeta(db, 'seq') ?? 0));
     this.committed = this.lastSeq;
@@ -406,10 +414,7 @@ export class SqliteOutbox implements UplinkSink, Sequence {
 
   /** Pages holding data, in bytes (what the quota counts). */
   usedBytes(): number {
-    const pageSize = this.db.pragma('page_size', { simple: true }) as number;
-    const pages = this.db.pragma('page_count', { simple: true }) as number;
-    const free = this.db.pragma('freelist_count', { simple: true }) as number;
-    return (pages - free) * pageSize;
+    return ((this.st.pageCount.get() as number) - (this.st.freePages.get() as number)) * this.pageSize;
   }
 
   private held(): Held {
@@ -525,7 +530,6 @@ export class SqliteOutbox implements UplinkSink, Sequence {
   }
 
   stats(primary = 'mqtt'): OutboxStats {
-    const pageSize = this.db.pragma('page_size', { simple: true }) as number;
     const destinations: OutboxStats['destinations'] = {};
     for (const d of this.dests.values()) {
       const lanes: Partial<Record<Lane, number>> = {};
@@ -545,7 +549,7 @@ export class SqliteOutbox implements UplinkSink, Sequence {
       lanes: { priority: main?.pending.priority ?? 0, telemetry: main?.pending.telemetry ?? 0 },
       ...(oldest !== undefined && { oldestAt: new Date(oldest).toISOString() }),
       bytes: this.usedBytes(),
-      fileBytes: (this.db.pragma('page_count', { simple: true }) as number) * pageSize,
+      fileBytes: (this.st.pageCount.get() as number) * this.pageSize,
       quotaBytes: this.opts.quotaBytes,
       ttlS: Math.round(this.opts.ttlMs / 1000),
       keepEvery: this.opts.keepEvery,
