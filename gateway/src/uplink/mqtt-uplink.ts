@@ -6,6 +6,7 @@ import type { UplinkConfig } from '../config/schema.js';
 import { backoffDelay } from '../util/backoff.js';
 import { readTlsFiles } from '../util/tls.js';
 import type { Publisher } from '../outbox/mqtt-delivery.js';
+import { mqttClientLog } from '../util/log.js';
 
 export interface UplinkHooks {
   /** Retained status payloads: the birth published on every connect, the death left as Last Will. */
@@ -66,6 +67,7 @@ export class MqttUplink extends EventEmitter implements Publisher {
       ...readTlsFiles(this.cfg.tls),
       ...(this.cfg.username && { username: this.cfg.username }),
       ...(this.cfg.password && { password: this.cfg.password }),
+      log: mqttClientLog(),
       will: { topic: this.hooks.statusTopic, payload: Buffer.from(this.hooks.will()), qos: 1, retain: true },
     };
     const c = (this.client = mqtt.connect(this.cfg.url, opts));

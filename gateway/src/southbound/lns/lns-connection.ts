@@ -6,6 +6,7 @@ import type { DeviceRegistry } from '../../runtime/devices.js';
 import { readTlsFiles } from '../../util/tls.js';
 import { redactUrl } from '@gridgate/contract';
 import { EmptyUplink, LNS_UPLINK_TOPICS, parseChirpStackV4Up, parseTtnV3Uplink } from './formats.js';
+import { mqttClientLog } from '../../util/log.js';
 
 
 export interface LnsDeps {
@@ -63,6 +64,7 @@ export class LnsConnection {
       ...readTlsFiles(this.cfg.tls),
       ...(this.cfg.username && { username: this.cfg.username }),
       ...(this.cfg.password && { password: this.cfg.password }),
+      log: mqttClientLog(),
     }));
     c.handleMessage = (packet, done) => {
       const topic = packet.topic;
