@@ -13,7 +13,8 @@ export class RecentRows {
   constructor(
     /** Every row of the lane with a seq above this one is held. */
     private from: number,
-    private readonly max = 2048,
+    /** Rows held at most (the outbox sizes it above the delivery window). */
+    private readonly max: number,
   ) {}
 
   get size(): number {
