@@ -26,6 +26,7 @@ import { loadCodeTables } from '../src/reports/codes.js';
 import { defaultReportsConfig, ReportsConfig } from '../src/reports/config.js';
 import { EvidenceWriter } from '../src/reports/evidence.js';
 import { categoryFor, ReportManager } from '../src/reports/manager.js';
+import { SampleRing } from '../src/reports/sample-ring.js';
 import { ReportStore } from '../src/reports/store.js';
 import { buildDevices, type DeviceRegistry } from '../src/runtime/devices.js';
 import { openDatabase, type Db } from '../src/store/db.js';
@@ -298,6 +299,41 @@ async function durable(r: Rig): Promise<void> {
 function publishedReports(db: Db): CaseReport[] {
   return (db.prepare("SELECT payload FROM outbox_priority WHERE class = 'report' ORDER BY seq").all() as Array<{ payload: string }>).map((x) => JSON.parse(x.payload) as CaseReport);
 }
+
+describe('sample ring (the readings evidence of a device)', () => {
+  test('keeps the newest samples oldest first, each with exactly the metrics it had, units and non-numbers included', () => {
+    const ring = new SampleRing(3);
+    assert.equal(ring.lastAt, undefined);
+    assert.deepEqual(ring.samples(), []);
+    ring.add(1, { tilt: { value: 1.5, unit: 'deg' } });
+    ring.add(2, { tilt: { value: 2, unit: 'deg' }, open: { value: true } });
+    ring.add(3, { state: { value: 'alarm' } });
+    ring.add(4, { tilt: { value: 26, unit: 'deg' }, open: { value: false } });
+    assert.equal(ring.size, 3);
+    assert.equal(ring.lastAt, 4);
+    assert.deepEqual(ring.samples(), [
+      { at: 2, metrics: { tilt: { value: 2, unit: 'deg' }, open: { value: true } } },
+      { at: 3, metrics: { state: { value: 'alarm' } } },
+      { at: 4, metrics: { tilt: { value: 26, unit: 'deg' }, open: { value: false } } },
+    ]);
+    // A slot overwritten by a sample without that metric does not show the older value.
+    ring.add(5, { open: { value: true } });
+    ring.add(6, { open: { value: true } });
+    assert.deepEqual(ring.samples().map((s) => Object.keys(s.metrics)), [['tilt', 'open'], ['open'], ['open']]);
+  });
+
+  test('a sample replaced by a number after a string shows the number', () => {
+    const ring = new SampleRing(1);
+    ring.add(1, { mode: { value: 'auto' } });
+    ring.add(2, { mode: { value: 3 } });
+    assert.deepEqual(ring.samples(), [{ at: 2, metrics: { mode: { value: 3 } } }]);
+  });
+
+  test('refuses a capacity that is not a positive integer', () => {
+    assert.throws(() => new SampleRing(0), /positive integer, got 0/);
+    assert.throws(() => new SampleRing(2.5), /positive integer, got 2.5/);
+  });
+});
 
 describe('reports stage with SQLite, outbox and evidence files', () => {
   const dirs: string[] = [];

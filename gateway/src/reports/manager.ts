@@ -31,7 +31,8 @@ import {
 } from './builder.js';
 import type { CategoryKind, CodeTable } from './codes.js';
 import type { ReportsConfig } from './config.js';
-import { keepEvidence, type EvidenceWriter, type Sample } from './evidence.js';
+import { keepEvidence, type EvidenceWriter } from './evidence.js';
+import { SampleRing } from './sample-ring.js';
 import type { ReportStore } from './store.js';
 import type { ReportState } from './state.js';
 
@@ -84,8 +85,8 @@ export function categoryFor(device: Device, rule: AlarmRule, severity: string, c
  */
 export class ReportManager implements PipelineListener {
   private readonly open = new Map<string, ReportState>();
-  private readonly samples = new Map<string, Sample[]>();
-  private readonly lastSampleAt = new Map<string, number>();
+  /** Each device's latest samples (and so when it last reported). */
+  private readonly samples = new Map<string, SampleRing>();
   readonly rejected: RejectedReport[] = [];
   private readonly rejectedIds = new Set<string>();
   readonly counters = { published: 0, rejected: 0, verified: 0, reopened: 0 };
@@ -107,12 +108,9 @@ export class ReportManager implements PipelineListener {
   }
 
   telemetry(device: Device, u: DecodedUplink): void {
-    const at = this.now();
-    this.lastSampleAt.set(device.id, at);
-    const list = this.samples.get(device.id) ?? [];
-    list.push({ at, metrics: u.metrics });
-    if (list.length > this.d.cfg.evidenceSamples) list.splice(0, list.length - this.d.cfg.evidenceSamples);
-    this.samples.set(device.id, list);
+    let ring = this.samples.get(device.id);
+    if (!ring) this.samples.set(device.id, (ring = new SampleRing(this.d.cfg.evidenceSamples)));
+    ring.add(this.now(), u.metrics);
   }
 
   alarm(device: Device, t: Transition): void {
@@ -195,7 +193,7 @@ export class ReportManager implements PipelineListener {
       let step: Step = {};
       if (s.verify?.method === 'sensor') {
         const deviceId = s.source.id;
-        step = verifySensor(s, { phaseOf: (rule) => this.d.phaseOf(deviceId, rule), lastSampleAt: this.lastSampleAt.get(deviceId) }, now);
+        step = verifySensor(s, { phaseOf: (rule) => this.d.phaseOf(deviceId, rule), lastSampleAt: this.samples.get(deviceId)?.lastAt }, now);
       } else if (s.verify?.method === 'camera') {
         step = verifyCamera(s, now);
       }
@@ -281,7 +279,7 @@ export class ReportManager implements PipelineListener {
   }
 
   private readings(s: ReportState, status: ReportStatus, at: number): Evidence {
-    const samples = (this.samples.get(s.source.id) ?? []).map((x) => ({ at: new Date(x.at).toISOString(), metrics: x.metrics }));
+    const samples = (this.samples.get(s.source.id)?.samples() ?? []).map((x) => ({ at: new Date(x.at).toISOString(), metrics: x.metrics }));
     return this.d.evidence.write(s.reportId, status, at, {
       reportId: s.reportId,
       status,
