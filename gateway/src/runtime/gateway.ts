@@ -368,7 +368,7 @@ export class Gateway {
       counters: this.counters(),
       rejects: this.rejects.byReason(),
       devices: [...this.devices.byId.values()].map((d) => {
-        const latest = this.pipeline.latest.get(d.id);
+        const latest = this.pipeline.latestOf(d.id);
         const online = this.pipeline.isOnline(d.id);
         return {
           id: d.id,
