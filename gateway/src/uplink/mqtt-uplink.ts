@@ -61,6 +61,9 @@ export class MqttUplink extends EventEmitter implements Publisher {
       clean: false,
       ...(this.cfg.protocolVersion === 5 && { properties: { sessionExpiryInterval: 7 * 24 * 3600 } }),
       keepalive: this.cfg.keepaliveS,
+      // By default every PUBACK re-arms the keepalive timer (a new timer per message at 2,000 msg/s); a PINGREQ
+      // once per keepalive on a busy link costs nothing, and its PINGRESP still detects a dead link.
+      reschedulePings: false,
       reconnectPeriod: 0, // we reconnect ourselves, with backoff
       connectTimeout: 15_000,
       rejectUnauthorized: this.cfg.rejectUnauthorized,
