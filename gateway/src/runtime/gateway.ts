@@ -42,6 +42,7 @@ import { reportsRoutes } from '../reports/routes.js';
 import { ReportStore } from '../reports/store.js';
 import { loadCodeTables } from '../reports/codes.js';
 import type { GatewaySnapshot } from './snapshot.js';
+import { dropMqttPacketNumberCache } from '../util/mqtt-packet.js';
 
 export interface GatewayOptions {
   loaded: LoadedConfig;
@@ -109,6 +110,7 @@ export class Gateway {
   constructor(private readonly opts: GatewayOptions) {
     const { config } = opts.loaded;
     const log = opts.log;
+    dropMqttPacketNumberCache();
     const grids = opts.loaded.grids?.map;
     const resolveGrid: GridResolver | undefined = opts.resolveGrid ?? (grids && ((loc) => grids.lookup(loc)?.code));
     this.devices = buildDevices(config, opts.loaded.profiles, resolveGrid);
