@@ -20,16 +20,14 @@ interface Column {
  */
 export class SampleRing {
   private readonly at: Float64Array;
-  /** Number of the sample in each slot (0: empty). */
-  private readonly sampleNo: Float64Array;
   private readonly columns: Column[] = [];
   private readonly byName = new Map<string, Column>();
+  /** Samples added so far; sample number n (from 1) sits in slot (n - 1) % capacity. */
   private written = 0;
 
   constructor(private readonly capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`sample ring capacity must be a positive integer, got ${capacity}`);
     this.at = new Float64Array(capacity);
-    this.sampleNo = new Float64Array(capacity);
   }
 
   get size(): number {
@@ -45,7 +43,6 @@ export class SampleRing {
     const no = ++this.written;
     const slot = (no - 1) % this.capacity;
     this.at[slot] = at;
-    this.sampleNo[slot] = no;
     for (const name in metrics) {
       const m = metrics[name]!;
       const c = this.column(name);
