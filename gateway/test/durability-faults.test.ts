@@ -151,6 +151,17 @@ describe('durability faults (mosquitto, real gridgate processes, kill -9)', () =
     assert.match(st.stdout, /backlog\s+0 message\(s\)/);
     assert.match(st.stdout, /quota\s+.* of 512 MiB .*telemetry kept 7d 0h, thinning keeps 1 in 4/);
     for (const id of DEVICES) assert.match(st.stdout, new RegExp(`${id}\\s+online\\s+\\d+s ago\\s+cover_open=`));
+    assert.match(st.stdout, /disk\s+[\d,]+ WAL sync\(s\) since start: p50 (≤|>) [\d.]+ m?s, p99 (≤|>) [\d.]+ m?s, slowest [\d.]+ ms/, 'how long acknowledgements wait for the disk');
+
+    // /metrics: the WAL sync durations as a Prometheus histogram (cumulative buckets, +Inf = count).
+    const metrics = await (await fetch(`http://127.0.0.1:${apiPort}/metrics`, { headers: { authorization: `Bearer ${pw.api}` } })).text();
+    const count = Number(/^gridgate_outbox_wal_sync_seconds_count (\d+)$/m.exec(metrics)?.[1]);
+    assert.ok(count > 0, 'syncs were counted');
+    const buckets = [...metrics.matchAll(/^gridgate_outbox_wal_sync_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)].map((m) => [m[1], Number(m[2])] as const);
+    assert.equal(buckets.at(-1)![0], '+Inf');
+    assert.equal(buckets.at(-1)![1], count);
+    for (let i = 1; i < buckets.length; i++) assert.ok(buckets[i]![1] >= buckets[i - 1]![1], 'cumulative buckets');
+    assert.match(metrics, /^gridgate_outbox_wal_sync_seconds_sum [\d.e-]+$/m);
 
     // Local history survived the power cuts (kill -9 may cost its last tenth of a second, never the file).
     const hist = (await (await fetch(`http://127.0.0.1:${apiPort}/api/v1/devices/cover-1/metrics?from=-10m&step=1m&metric=water_level`, { headers: { authorization: `Bearer ${pw.api}` } })).json()) as {

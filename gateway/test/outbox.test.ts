@@ -116,6 +116,10 @@ test('at FULL a commit is acknowledged and delivered only once its write-ahead l
   await durable(s.outbox);
   assert.equal(acked, true);
   assert.equal(s.outbox.readRows('priority', 0, 10).length, 1);
+  const synced = s.outbox.stats().walSync!;
+  assert.ok(synced.syncs >= 1, 'the sync is timed (status and /metrics show it)');
+  assert.equal(synced.counts.reduce((a, b) => a + b, 0), synced.syncs);
+  assert.ok(synced.seconds > 0 && synced.slowestSeconds > 0 && synced.slowestSeconds <= synced.seconds);
   put(s.outbox, 'alarm', 'd1');
   let atClose = false;
   s.outbox.whenDurable(() => (atClose = true));
@@ -132,6 +136,7 @@ test('at NORMAL a commit is acknowledged as soon as it is written', () => {
   s.outbox.flush();
   assert.equal(acked, true);
   assert.equal(s.outbox.readRows('priority', 0, 10).length, 1);
+  assert.equal(s.outbox.stats().walSync, undefined, 'SQLite syncs at checkpoints only: nothing waits for a sync to time');
   s.close();
 });
 

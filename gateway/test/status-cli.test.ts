@@ -29,6 +29,7 @@ const snapshot: GatewaySnapshot = {
     expired: 0,
     dropped: 2,
     synchronous: 'FULL',
+    walSync: { syncs: 1200, seconds: 2.1, slowestSeconds: 0.0312, counts: [0, 900, 250, 38, 8, 3, 1, 0, 0, 0, 0, 0, 0, 0] },
     destinations: {},
     inflight: 0,
     sent: 100,
@@ -54,6 +55,7 @@ test('status view: backlog per lane and its age, quota and TTL, removed telemetr
   assert.match(text, /backlog\s+12,345 message\(s\) for the central broker \(priority 3, telemetry 12,342\), oldest waiting 45m 00s; 0 in flight/);
   assert.match(text, /quota\s+8\.0 MiB of 512 MiB \(1\.6%\); telemetry kept 7d 0h, thinning keeps 1 in 4 per device; durability FULL, order priority/);
   assert.match(text, /removed\s+telemetry thinned 10, expired 0, dropped 2/);
+  assert.match(text, /disk\s+1,200 WAL sync\(s\) since start: p50 ≤ 1 ms, p99 ≤ 5 ms, slowest 31\.2 ms/);
   assert.match(text, /influx\s+RETRYING\s+http:\/\/influxdb:8086 bucket gridgate: backlog 500, written 9,000\s+\(last error: HTTP 503: unavailable\)/);
   assert.match(text, /history\s+12 series, 3\.0 MiB; raw 24 h, 1-minute means 30 d/);
   assert.match(text, /DEVICES {2}2 \(1 online, 0 offline\)/);

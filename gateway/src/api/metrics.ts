@@ -1,6 +1,35 @@
 import type { FastifyInstance } from 'fastify';
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { SYNC_BUCKETS_S, type SyncTimesStats } from '../outbox/sync-times.js';
 import type { GatewaySnapshot } from '../runtime/snapshot.js';
+
+/** A Prometheus histogram whose buckets were counted elsewhere (the outbox counts its WAL syncs): read at scrape time. */
+class CountedHistogram extends Histogram {
+  constructor(
+    private readonly metric: { name: string; help: string },
+    registry: Registry,
+    private readonly counted: () => SyncTimesStats | undefined,
+  ) {
+    super({ ...metric, buckets: [...SYNC_BUCKETS_S], registers: [registry] });
+  }
+
+  /** What the registry prints, and `get()` builds on (prom-client's own answers it from `observe()` calls). */
+  async getForPromString() {
+    const { name, help } = this.metric;
+    const s = this.counted();
+    // Cumulative, as Prometheus counts buckets; the last bound is +Inf (the syncs slower than every bound).
+    let below = 0;
+    const bounds: Array<number | string> = [...SYNC_BUCKETS_S, '+Inf'];
+    const values = s
+      ? [
+          ...bounds.map((le, i) => ({ metricName: `${name}_bucket`, labels: { le }, value: (below += s.counts[i] ?? 0) })),
+          { metricName: `${name}_sum`, labels: {}, value: s.seconds },
+          { metricName: `${name}_count`, labels: {}, value: s.syncs },
+        ]
+      : [];
+    return { name, help, type: 'histogram' as const, aggregator: 'sum' as const, values };
+  }
+}
 
 /**
  * Prometheus metrics computed from the gateway snapshot at scrape time, in a registry of this gateway's
@@ -40,6 +69,14 @@ export function metricsRoutes(snapshot: () => GatewaySnapshot) {
   });
   const gauge = (name: string, help: string, value: (s: GatewaySnapshot) => number | undefined) =>
     new Gauge({ name, help, registers: [registry], collect() { this.reset(); const v = value(fresh()); if (v !== undefined) this.set(v); } });
+  new CountedHistogram(
+    {
+      name: 'gridgate_outbox_wal_sync_seconds',
+      help: 'Duration of the outbox write-ahead log syncs each acknowledgement waits for (outbox.synchronous FULL); slow syncs on an SD card foretell its failure',
+    },
+    registry,
+    () => fresh().outbox.walSync,
+  );
   gauge('gridgate_outbox_oldest_age_seconds', 'Age of the oldest message waiting for the central broker', (s) => (s.outbox.oldestAt ? Math.max(0, (Date.now() - Date.parse(s.outbox.oldestAt)) / 1000) : 0));
   gauge('gridgate_outbox_bytes', 'Disk in use by the state database holding the outbox', (s) => s.outbox.bytes);
   gauge('gridgate_outbox_quota_bytes', 'Outbox size beyond which telemetry is thinned', (s) => s.outbox.quotaBytes);

@@ -1,3 +1,4 @@
+import { syncQuantile } from '../outbox/sync-times.js';
 import type { GatewaySnapshot } from '../runtime/snapshot.js';
 
 // The durability lines of `gridgate status` (outbox lanes, quota, TTL, what was removed; history and sinks):
@@ -33,6 +34,22 @@ export function outboxSection(s: GatewaySnapshot, now: number): string[] {
     `backlog  ${n(o.backlog)} message(s) for the central broker (priority ${n(o.lanes.priority)}, telemetry ${n(o.lanes.telemetry)})${oldest}; ${n(o.inflight)} in flight`,
     `quota    ${humanBytes(o.bytes)} of ${humanBytes(o.quotaBytes)}${pct}; telemetry kept ${humanDuration(o.ttlS)}, thinning keeps 1 in ${o.keepEvery} per device; durability ${o.synchronous}, order ${o.order}`,
     `removed  telemetry thinned ${n(o.thinned)}, expired ${n(o.expired)}, dropped ${n(o.dropped)} (alarms and reports are never removed)`,
+    ...walSyncLine(o.walSync),
+  ];
+}
+
+/** A bucket bound (seconds) as the status prints it. */
+function atMost(s: number | undefined): string {
+  if (s === undefined) return '-';
+  return s === Infinity ? '> 5 s' : `≤ ${s < 1 ? `${s * 1000} ms` : `${s} s`}`;
+}
+
+/** At FULL: how long the WAL syncs take, which every acknowledgement waits for (slow ones point at a wearing SD card). */
+export function walSyncLine(w: GatewaySnapshot['outbox']['walSync']): string[] {
+  if (!w) return [];
+  if (!w.syncs) return ['disk     no WAL sync yet'];
+  return [
+    `disk     ${n(w.syncs)} WAL sync(s) since start: p50 ${atMost(syncQuantile(w.counts, 0.5))}, p99 ${atMost(syncQuantile(w.counts, 0.99))}, slowest ${(w.slowestSeconds * 1000).toFixed(1)} ms (every acknowledgement waits for one)`,
   ];
 }
 

@@ -8,6 +8,7 @@ import { LANES, laneOf, type Lane } from './lanes.js';
 import { planOldestFirst, planThinning, type Held } from './thinning.js';
 import { WalSync } from './wal-sync.js';
 import { RecentRows } from './recent-rows.js';
+import type { SyncTimesStats } from './sync-times.js';
 
 /** A message as the outbox stores it. */
 export interface StoredMessage {
@@ -62,6 +63,8 @@ export interface OutboxStats {
   expired: number;
   dropped: number;
   synchronous: Synchronous;
+  /** At FULL: how long the WAL syncs took (each acknowledgement waits for one; a wearing SD card shows here first). */
+  walSync?: SyncTimesStats;
   destinations: Record<string, { backlog: number; lanes: Partial<Record<Lane, number>> }>;
 }
 
@@ -555,6 +558,7 @@ export class SqliteOutbox implements UplinkSink, Sequence {
       keepEvery: this.opts.keepEvery,
       ...this.counters,
       synchronous: this.opts.synchronous,
+      ...(this.walSync && { walSync: this.walSync.times.stats() }),
       destinations,
     };
   }

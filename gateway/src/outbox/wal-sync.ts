@@ -1,4 +1,5 @@
 import { closeSync, fdatasync, fdatasyncSync, fstatSync, openSync } from 'node:fs';
+import { SyncTimes } from './sync-times.js';
 
 /**
  * Makes an SQLite write-ahead log durable off the event loop. The outbox runs its connection at
@@ -12,6 +13,9 @@ export class WalSync {
   private inFlight: Array<(err?: Error) => void> | undefined;
   private queued: Array<(err?: Error) => void> = [];
   private closed = false;
+
+  /** How long each sync took, queueing on libuv's thread pool included: what an acknowledgement waits for. */
+  readonly times = new SyncTimes();
 
   constructor(private readonly walPath: string) {}
 
@@ -35,7 +39,9 @@ export class WalSync {
     } catch (e) {
       return this.finish(batch, e as Error);
     }
+    const started = performance.now();
     fdatasync(fd, (err) => {
+      this.times.record((performance.now() - started) / 1000);
       if (this.inFlight === batch) this.finish(batch, err ?? undefined);
     });
   }
@@ -62,8 +68,10 @@ export class WalSync {
     this.queued = [];
     if (!waiting.length) return;
     let err: Error | undefined;
+    const started = performance.now();
     try {
       fdatasyncSync(this.file());
+      this.times.record((performance.now() - started) / 1000);
     } catch (e) {
       err = e as Error;
     }
