@@ -1,7 +1,8 @@
 // npm run bench:ingest — the full ingest path against plain mosquitto-to-mosquitto forwarding, in one run.
 //   reference: devices → mosquitto A --bridge--> central mosquitto → consumer   (no processing at all)
 //   gridgate:  devices → gateway (embedded broker → decode → rules → SQLite outbox → MQTT) → central mosquitto → consumer
-// Prints msgs/s (median of 3), p50/p99 latency at a paced 2,000 msg/s with 1,000 devices (steady: median of 3 runs; and at their first contact), CPU per message, peak RSS, and ratios.
+// Prints msgs/s (median of 3), p50/p99 latency at a paced 2,000 msg/s with 1,000 devices (steady: median of 3 runs; and at their first contact), CPU per message, peak RSS, and ratios;
+// to read the latencies by: the CPU the hypervisor stole from this VM during the paced runs, and the gateway's WAL sync times in each (its status API).
 // Env: BENCH_TRACE=PREFIX writes "sent_ms latency_ms [gateway_received_ms]" per paced message to PREFIX-{reference,gridgate}.txt (to find stalls); BENCH_ONLY=gridgate skips the reference; BENCH_OUTBOX_SYNC=NORMAL|FULL (default FULL, the shipped default); BENCH_NODE_ARGS adds node flags to the gateway (e.g. --cpu-prof); BENCH_EXTRA_CONFIG adds YAML to the gateway's config (e.g. "history: { enabled: false }"); BENCH_SETTLE_MS (default 1000) is the pause between connecting the devices and sending; BENCH_GW_LOG=N prints the last N characters of the gateway's stderr; BENCH_RUNS=0 skips the gateway's throughput runs (to profile the paced run alone); BENCH_PACED_RUNS (default 3) is how many steady paced runs the median is taken over.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { startMosquitto, type Mosquitto } from '../test/helpers/mosquitto.js';
 import { freePort, waitFor } from '../test/helpers/net.js';
 import { GatewayProcess } from '../test/helpers/gateway-process.js';
 import { repoRoot } from '../test/helpers/shared.js';
+import { countsSince, syncQuantile } from '../src/outbox/sync-times.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const THROUGHPUT_MSGS = Number(process.env.BENCH_MSGS ?? 30_000);
@@ -31,6 +33,15 @@ interface RunResult {
   p99: number;
   /** CPU time of the system under test (gateway, or the reference's bridging mosquitto) per message, µs. */
   cpuUsPerMsg: number;
+  /** Share of this virtual machine's CPU time its hypervisor gave to others during the run (/proc/stat steal), %. */
+  stealPct: number;
+}
+
+/** The machine's CPU time counters (/proc/stat, all CPUs): total and stolen by the hypervisor. */
+function machineCpu(): { total: number; steal: number } {
+  const f = readFileSync('/proc/stat', 'utf8');
+  const v = f.slice(0, f.indexOf('\n')).trim().split(/\s+/).slice(1).map(Number);
+  return { total: v.slice(0, 8).reduce((a, b) => a + b, 0), steal: v[7] ?? 0 };
 }
 
 /** CPU seconds of a process: user and system time of all its threads, and of its main thread alone. */
@@ -53,7 +64,9 @@ const pct = (xs: number[], p: number) => {
 
 /** Median p50, p99 and CPU per message over runs (zeros when there were none: BENCH_ONLY=gridgate). */
 const mediansOf = (rs: RunResult[]) =>
-  rs.length ? { p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), cpuUsPerMsg: median(rs.map((r) => r.cpuUsPerMsg)), p99Runs: rs.map((r) => r.p99) } : { p50: 0, p99: 0, cpuUsPerMsg: NaN, p99Runs: [] };
+  rs.length
+    ? { p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), cpuUsPerMsg: median(rs.map((r) => r.cpuUsPerMsg)), p99Runs: rs.map((r) => r.p99), stealPct: median(rs.map((r) => r.stealPct)) }
+    : { p50: 0, p99: 0, cpuUsPerMsg: NaN, p99Runs: [], stealPct: NaN };
 
 const progress = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 
@@ -79,18 +92,20 @@ async function drive(opts: { url: string; secret?: string; idPrefix: string; dev
   await waitFor('publisher connected', () => lines.some((l) => l.includes('connected')), 120_000);
   await new Promise((r) => setTimeout(r, Number(process.env.BENCH_SETTLE_MS ?? 1000))); // connection handshakes done, in both paths
   const cpu0 = cpuSeconds(cpuPid);
+  const machine0 = machineCpu();
   pub.stdin!.write('go\n');
   const dbg = process.env.BENCH_DEBUG ? setInterval(() => progress(`received ${lat.length}, publisher: ${lines.join(' | ')}`), 2000) : undefined;
   progress(`${opts.idPrefix}: ${opts.devices} devices sending ${opts.count} messages${opts.rate ? ` at ${opts.rate}/s` : ''}`);
   await waitFor(`consumer received ${opts.count} (has ${lat.length})`, () => lat.length >= opts.count, Number(process.env.BENCH_WAIT_MS ?? 180_000), 20);
   const c1 = cpuSeconds(cpuPid);
+  const machine1 = machineCpu();
   const cpu = c1.user + c1.sys - cpu0.user - cpu0.sys;
   if (process.env.BENCH_DEBUG) progress(`${opts.idPrefix}: CPU s user ${(c1.user - cpu0.user).toFixed(2)} sys ${(c1.sys - cpu0.sys).toFixed(2)} main thread ${(c1.main - cpu0.main).toFixed(2)}`);
   clearInterval(dbg);
   await exited;
   await consumer.endAsync();
   if (process.env.BENCH_TRACE && opts.rate) writeFileSync(`${process.env.BENCH_TRACE}-${opts.idPrefix.startsWith('ref') ? 'reference' : 'gridgate'}.txt`, trace.join('\n'));
-  return { received: lat.length, msgsPerS: lat.length / Math.max(0.001, (last - first) / 1000), p50: pct(lat, 50), p99: pct(lat, 99), cpuUsPerMsg: (cpu * 1e6) / lat.length };
+  return { received: lat.length, msgsPerS: lat.length / Math.max(0.001, (last - first) / 1000), p50: pct(lat, 50), p99: pct(lat, 99), cpuUsPerMsg: (cpu * 1e6) / lat.length, stealPct: (100 * (machine1.steal - machine0.steal)) / Math.max(1, machine1.total - machine0.total) };
 }
 
 function rssMb(pid: number): number {
@@ -140,7 +155,9 @@ alarms:
 `,
     );
     const secret = randomBytes(24).toString('base64url');
+    const apiToken = randomBytes(24).toString('base64url');
     const brokerPort = await freePort();
+    const apiPort = await freePort();
     const devices = Array.from({ length: PACED_DEVICES }, (_, i) => `  - { id: d${i}, profile: bench-json }`).join('\n');
     writeFileSync(
       join(dir, 'gw.yaml'),
@@ -149,7 +166,7 @@ log: { level: warn }
 profiles: { dirs: [./profiles] }
 broker: { port: ${brokerPort}, deviceKeySecret: "\${BENCH_SECRET}", rateLimit: { perSecond: 1000, burst: 1000 } }
 uplink: { url: "${central.url}" }
-api: { enabled: false }
+api: { host: 127.0.0.1, port: ${apiPort}, token: "\${BENCH_API_TOKEN}" }
 outbox: { synchronous: ${process.env.BENCH_OUTBOX_SYNC ?? 'FULL'} }
 ${process.env.BENCH_EXTRA_CONFIG ?? ''}
 devices:
@@ -159,7 +176,7 @@ ${devices}
     // As shipped (docker/Dockerfile, deploy/systemd): no source maps, the young-generation limit from NODE_OPTIONS,
     // two malloc arenas.
     const shipped = process.env.BENCH_NODE_OPTIONS ?? '--max-semi-space-size=4';
-    gw = new GatewayProcess(['run', '--config', join(dir, 'gw.yaml')], { BENCH_SECRET: secret, NODE_OPTIONS: shipped, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' }, (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)).start();
+    gw = new GatewayProcess(['run', '--config', join(dir, 'gw.yaml')], { BENCH_SECRET: secret, BENCH_API_TOKEN: apiToken, NODE_OPTIONS: shipped, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' }, (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)).start();
     await waitFor('gateway up', () => gw!.proc.pid && rssMb(gw!.proc.pid) > 0 && gw!.stderrText.length >= 0, 10_000);
     const url = `mqtt://127.0.0.1:${brokerPort}`;
     await waitFor('embedded broker', async () => {
@@ -187,8 +204,17 @@ ${devices}
     // retained availability, so the first half second carries ~1.9× the load), then the same devices again: the
     // steady state the 2,000 msg/s target is about.
     const ggFirst = await drive({ url, secret, idPrefix: 'd', devices: PACED_DEVICES, rate: PACED_RATE, count: PACED_RATE * PACED_SECONDS }, central.url, filter, ggSent, gw.proc.pid!, ggReceived);
+    // The gateway's own count of its WAL syncs (status API), read around each steady run: how long the disk held
+    // the acknowledgements during that run.
+    const walCounts = async () => ((await (await fetch(`http://127.0.0.1:${apiPort}/api/v1/status`, { headers: { authorization: `Bearer ${apiToken}` } })).json()) as { outbox: { walSync?: { counts: number[] } } }).outbox.walSync?.counts ?? [];
     const pacedRuns: RunResult[] = [];
-    for (let i = 0; i < PACED_RUNS; i++) pacedRuns.push(await drive({ url, secret, idPrefix: 'd', devices: PACED_DEVICES, rate: PACED_RATE, count: PACED_RATE * PACED_SECONDS }, central.url, filter, ggSent, gw.proc.pid!, ggReceived));
+    const walSync: Array<{ p50: number; p99: number }> = [];
+    for (let i = 0; i < PACED_RUNS; i++) {
+      const before = await walCounts();
+      pacedRuns.push(await drive({ url, secret, idPrefix: 'd', devices: PACED_DEVICES, rate: PACED_RATE, count: PACED_RATE * PACED_SECONDS }, central.url, filter, ggSent, gw.proc.pid!, ggReceived));
+      const run = countsSince(before, await walCounts());
+      walSync.push({ p50: (syncQuantile(run, 0.5) ?? NaN) * 1000, p99: (syncQuantile(run, 0.99) ?? NaN) * 1000 });
+    }
     const ggPaced = mediansOf(pacedRuns);
     clearInterval(sampler);
     if (process.env.BENCH_GW_LOG) progress(`gateway stderr:\n${gw.stderrText.slice(-Number(process.env.BENCH_GW_LOG))}`);
@@ -197,8 +223,8 @@ ${devices}
     const ggRate = median(gg.map((r) => r.msgsPerS));
     const cpuOf = (rs: RunResult[]) => Math.round(median(rs.map((r) => r.cpuUsPerMsg)));
     Object.assign(results, {
-      reference: { msgsPerS: Math.round(refRate), runs: ref.map((r) => Math.round(r.msgsPerS)), pacedP50ms: refPaced.p50, pacedP99ms: refPaced.p99, pacedP99msRuns: refPaced.p99Runs, cpuUsPerMsg: cpuOf(ref), pacedCpuUsPerMsg: Math.round(refPaced.cpuUsPerMsg) },
-      gridgate: { msgsPerS: Math.round(ggRate), runs: gg.map((r) => Math.round(r.msgsPerS)), pacedP50ms: ggPaced.p50, pacedP99ms: ggPaced.p99, pacedP99msRuns: ggPaced.p99Runs, firstContactP50ms: ggFirst.p50, firstContactP99ms: ggFirst.p99, cpuUsPerMsg: cpuOf(gg), pacedCpuUsPerMsg: Math.round(ggPaced.cpuUsPerMsg), idleRssMb: Math.round(idleRss), peakRssMbWith1000Devices: Math.round(peak) },
+      reference: { msgsPerS: Math.round(refRate), runs: ref.map((r) => Math.round(r.msgsPerS)), pacedP50ms: refPaced.p50, pacedP99ms: refPaced.p99, pacedP99msRuns: refPaced.p99Runs, cpuUsPerMsg: cpuOf(ref), pacedCpuUsPerMsg: Math.round(refPaced.cpuUsPerMsg), pacedStealPct: Math.round(refPaced.stealPct) },
+      gridgate: { msgsPerS: Math.round(ggRate), runs: gg.map((r) => Math.round(r.msgsPerS)), pacedP50ms: ggPaced.p50, pacedP99ms: ggPaced.p99, pacedP99msRuns: ggPaced.p99Runs, firstContactP50ms: ggFirst.p50, firstContactP99ms: ggFirst.p99, cpuUsPerMsg: cpuOf(gg), pacedCpuUsPerMsg: Math.round(ggPaced.cpuUsPerMsg), pacedStealPct: Math.round(ggPaced.stealPct), pacedWalSyncMsRuns: walSync, idleRssMb: Math.round(idleRss), peakRssMbWith1000Devices: Math.round(peak) },
       throughputRatio: Number((ggRate / refRate).toFixed(2)),
     });
     const line = (k: string, v: string) => console.log(`${k.padEnd(44)} ${v}`);
@@ -208,6 +234,9 @@ ${devices}
     line("gridgate, the devices' first contact", `p50 ${ggFirst.p50} ms  p99 ${ggFirst.p99} ms at ${PACED_RATE} msg/s (+ one availability message per new device)`);
     line('throughput ratio gridgate / reference', `${(ggRate / refRate).toFixed(2)}   (target ≥ 0.5)`);
     line('CPU per message, as fast as possible / paced', `reference's bridge ${cpuOf(ref)} / ${Math.round(refPaced.cpuUsPerMsg)} µs, gateway ${cpuOf(gg)} / ${Math.round(ggPaced.cpuUsPerMsg)} µs`);
+    line('CPU steal during the paced runs (median)', `reference ${Math.round(refPaced.stealPct)} %, gridgate ${Math.round(ggPaced.stealPct)} %   (this VM's hypervisor running others)`);
+    const atMost = (ms: number) => (ms === Infinity ? '> 5000 ms' : `≤ ${ms} ms`);
+    line('gateway WAL sync in each paced run', `${walSync.map((w) => `p50 ${atMost(w.p50)}, p99 ${atMost(w.p99)}`).join(' | ')}   (every acknowledgement waits for one)`);
     line(`gateway RSS idle / peak with ${PACED_DEVICES} devices`, `${Math.round(idleRss)} MB / ${Math.round(peak)} MB   (target ≤ 150 MB)`);
     console.log(JSON.stringify(results));
   } finally {
