@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { apiTargetFromConfig } from '../src/cli/running-gateway.js';
-import { humanBytes, humanDuration } from '../src/cli/status-format.js';
+import { humanBytes, humanDuration, syncBoundText } from '../src/cli/status-format.js';
 import { renderStatus } from '../src/cli/status-view.js';
 import type { GatewaySnapshot } from '../src/runtime/snapshot.js';
 
@@ -70,4 +70,12 @@ test('apiTargetFromConfig: the API address and token from the api section only; 
   writeFileSync(file, 'gateway: { id: gw-1 }\nuplink: { url: "mqtt://x", password: "${NOT_SET_HERE}" }\napi:\n  host: 0.0.0.0\n  port: 8181\n  token: "${STATUS_TEST_TOKEN}"\n');
   assert.deepEqual(apiTargetFromConfig(file, { STATUS_TEST_TOKEN: 'tok' }), { url: 'http://127.0.0.1:8181', token: 'tok' });
   assert.throws(() => apiTargetFromConfig(file, {}), /gw\.yaml:6: api\.token: environment variable STATUS_TEST_TOKEN is not set\n\(set it in this shell/);
+});
+
+test('WAL sync quantiles as text: the bucket bound, slower than every bound, none', () => {
+  assert.equal(syncBoundText(0.0005), '≤ 0.5 ms');
+  assert.equal(syncBoundText(0.02), '≤ 20 ms');
+  assert.equal(syncBoundText(2.5), '≤ 2.5 s');
+  assert.equal(syncBoundText(Infinity), '> 5 s');
+  assert.equal(syncBoundText(undefined), '-');
 });

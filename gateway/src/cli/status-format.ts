@@ -1,4 +1,4 @@
-import { syncQuantile } from '../outbox/sync-times.js';
+import { SYNC_BUCKETS_S, syncQuantile } from '../outbox/sync-times.js';
 import type { GatewaySnapshot } from '../runtime/snapshot.js';
 
 // The durability lines of `gridgate status` (outbox lanes, quota, TTL, what was removed; history and sinks):
@@ -38,10 +38,11 @@ export function outboxSection(s: GatewaySnapshot, now: number): string[] {
   ];
 }
 
-/** A bucket bound (seconds) as the status prints it. */
-function atMost(s: number | undefined): string {
+/** A WAL sync quantile (the bound of its bucket, seconds; see `syncQuantile`) as text: "≤ 2 ms", "> 5 s", "-" for none. */
+export function syncBoundText(s: number | undefined): string {
   if (s === undefined) return '-';
-  return s === Infinity ? '> 5 s' : `≤ ${s < 1 ? `${s * 1000} ms` : `${s} s`}`;
+  const text = (x: number) => (x < 1 ? `${x * 1000} ms` : `${x} s`);
+  return s === Infinity ? `> ${text(SYNC_BUCKETS_S[SYNC_BUCKETS_S.length - 1]!)}` : `≤ ${text(s)}`;
 }
 
 /** At FULL: how long the WAL syncs take, which every acknowledgement waits for (slow ones point at a wearing SD card). */
@@ -49,7 +50,7 @@ export function walSyncLine(w: GatewaySnapshot['outbox']['walSync']): string[] {
   if (!w) return [];
   if (!w.syncs) return ['disk     no WAL sync yet'];
   return [
-    `disk     ${n(w.syncs)} WAL sync(s) since start: p50 ${atMost(syncQuantile(w.counts, 0.5))}, p99 ${atMost(syncQuantile(w.counts, 0.99))}, slowest ${(w.slowestSeconds * 1000).toFixed(1)} ms (every acknowledgement waits for one)`,
+    `disk     ${n(w.syncs)} WAL sync(s) since start: p50 ${syncBoundText(syncQuantile(w.counts, 0.5))}, p99 ${syncBoundText(syncQuantile(w.counts, 0.99))}, slowest ${(w.slowestSeconds * 1000).toFixed(1)} ms (every acknowledgement waits for one)`,
   ];
 }
 

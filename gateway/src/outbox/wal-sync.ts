@@ -71,10 +71,10 @@ export class WalSync {
     const started = performance.now();
     try {
       fdatasyncSync(this.file());
-      this.times.record((performance.now() - started) / 1000);
     } catch (e) {
       err = e as Error;
     }
+    this.times.record((performance.now() - started) / 1000);
     for (const cb of waiting) cb(err);
   }
 
