@@ -7,7 +7,8 @@ import type { StoredMessage } from './outbox.js';
  * reaches further back returns undefined and goes to the database.
  */
 export class RecentRows {
-  private rows: StoredMessage[] = [];
+  /** Held rows are `rows[start..]`; a dropped slot is cleared at once, so its payload can die young. */
+  private rows: Array<StoredMessage | undefined> = [];
   private start = 0;
 
   constructor(
@@ -38,7 +39,7 @@ export class RecentRows {
       if (this.rows[mid]!.seq <= after) lo = mid + 1;
       else hi = mid;
     }
-    return this.rows.slice(lo, lo + limit);
+    return this.rows.slice(lo, lo + limit) as StoredMessage[];
   }
 
   /** No reader needs rows up to `seq` from memory any more. */
@@ -56,7 +57,9 @@ export class RecentRows {
 
   private drop(): void {
     this.from = this.rows[this.start]!.seq;
-    this.start++;
+    // Not only moving `start`: up to ~256 dropped rows would stay referenced until the next compaction
+    // (~130 ms at 2,000 msg/s), long enough for V8 to promote their payloads to the old generation.
+    this.rows[this.start++] = undefined;
   }
 
   private compact(): void {
