@@ -109,6 +109,28 @@ async function drive(opts: { url: string; secret?: string; idPrefix: string; dev
   return { received: lat.length, msgsPerS: lat.length / Math.max(0.001, (last - first) / 1000), p50: pct(lat, 50), p99: pct(lat, 99), cpuUsPerMsg: (cpu * 1e6) / lat.length, stealPct: (100 * (machine1.steal - machine0.steal)) / Math.max(1, machine1.total - machine0.total) };
 }
 
+/** Per GC kind (major, minor, incremental, weakcb): how many, and their pauses' total in ms. */
+type GcByKind = Record<string, { count: number; ms: number }>;
+
+/** The gateway's GC totals from its /metrics text (prom-client's `nodejs_gc_duration_seconds`, our prefix). */
+function gcByKind(metrics: string): GcByKind {
+  const out: GcByKind = {};
+  for (const m of metrics.matchAll(/^gridgate_process_nodejs_gc_duration_seconds_(sum|count)\{kind="(\w+)"\} ([\d.e+-]+)$/gm)) {
+    const k = (out[m[2]!] ??= { count: 0, ms: 0 });
+    if (m[1] === 'sum') k.ms = Number(m[3]) * 1000;
+    else k.count = Number(m[3]);
+  }
+  return out;
+}
+
+function gcSince(before: GcByKind, after: GcByKind): GcByKind {
+  const out: GcByKind = {};
+  for (const [kind, a] of Object.entries(after)) out[kind] = { count: a.count - (before[kind]?.count ?? 0), ms: Math.round(a.ms - (before[kind]?.ms ?? 0)) };
+  return out;
+}
+
+const gcText = (g: GcByKind) => `major ${g.major?.count ?? 0} (${g.major?.ms ?? 0} ms), minor ${g.minor?.count ?? 0} (${g.minor?.ms ?? 0} ms)`;
+
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
@@ -208,13 +230,19 @@ ${devices}
     // The gateway's own count of its WAL syncs (status API), read around each steady run: how long the disk held
     // the acknowledgements during that run.
     const walCounts = async () => ((await (await fetch(`http://127.0.0.1:${apiPort}/api/v1/status`, { headers: { authorization: `Bearer ${apiToken}` } })).json()) as { outbox: { walSync?: { counts: number[] } } }).outbox.walSync?.counts ?? [];
+    // And its garbage collections (its /metrics, prom-client's GC histogram): a major GC's pauses and the
+    // incremental marking before it hold the event loop for tens of ms, where the latency tail clusters.
+    const gcTotals = async () => gcByKind(await (await fetch(`http://127.0.0.1:${apiPort}/metrics`, { headers: { authorization: `Bearer ${apiToken}` } })).text());
     const pacedRuns: RunResult[] = [];
     const walSync: Array<{ p50?: number; p99?: number }> = []; // seconds: the bounds of the quantiles' buckets
+    const gcRuns: GcByKind[] = [];
     for (let i = 0; i < PACED_RUNS; i++) {
       const before = await walCounts();
+      const gcBefore = await gcTotals();
       pacedRuns.push(await drive({ url, secret, idPrefix: 'd', devices: PACED_DEVICES, rate: PACED_RATE, count: PACED_RATE * PACED_SECONDS }, central.url, filter, ggSent, gw.proc.pid!, ggReceived));
       const run = countsSince(before, await walCounts());
       walSync.push({ p50: syncQuantile(run, 0.5), p99: syncQuantile(run, 0.99) });
+      gcRuns.push(gcSince(gcBefore, await gcTotals()));
     }
     const ggPaced = mediansOf(pacedRuns);
     clearInterval(sampler);
@@ -225,7 +253,7 @@ ${devices}
     const cpuOf = (rs: RunResult[]) => Math.round(median(rs.map((r) => r.cpuUsPerMsg)));
     Object.assign(results, {
       reference: { msgsPerS: Math.round(refRate), runs: ref.map((r) => Math.round(r.msgsPerS)), pacedP50ms: refPaced.p50, pacedP99ms: refPaced.p99, pacedP99msRuns: refPaced.p99Runs, cpuUsPerMsg: cpuOf(ref), pacedCpuUsPerMsg: Math.round(refPaced.cpuUsPerMsg), pacedStealPct: Math.round(refPaced.stealPct) },
-      gridgate: { msgsPerS: Math.round(ggRate), runs: gg.map((r) => Math.round(r.msgsPerS)), pacedP50ms: ggPaced.p50, pacedP99ms: ggPaced.p99, pacedP99msRuns: ggPaced.p99Runs, firstContactP50ms: ggFirst.p50, firstContactP99ms: ggFirst.p99, cpuUsPerMsg: cpuOf(gg), pacedCpuUsPerMsg: Math.round(ggPaced.cpuUsPerMsg), pacedStealPct: Math.round(ggPaced.stealPct), pacedWalSyncRuns: walSync.map((w) => ({ p50: syncBoundText(w.p50), p99: syncBoundText(w.p99) })), idleRssMb: Math.round(idleRss), peakRssMbWith1000Devices: Math.round(peak) },
+      gridgate: { msgsPerS: Math.round(ggRate), runs: gg.map((r) => Math.round(r.msgsPerS)), pacedP50ms: ggPaced.p50, pacedP99ms: ggPaced.p99, pacedP99msRuns: ggPaced.p99Runs, firstContactP50ms: ggFirst.p50, firstContactP99ms: ggFirst.p99, cpuUsPerMsg: cpuOf(gg), pacedCpuUsPerMsg: Math.round(ggPaced.cpuUsPerMsg), pacedStealPct: Math.round(ggPaced.stealPct), pacedWalSyncRuns: walSync.map((w) => ({ p50: syncBoundText(w.p50), p99: syncBoundText(w.p99) })), pacedGcRuns: gcRuns, idleRssMb: Math.round(idleRss), peakRssMbWith1000Devices: Math.round(peak) },
       throughputRatio: Number((ggRate / refRate).toFixed(2)),
     });
     const line = (k: string, v: string) => console.log(`${k.padEnd(44)} ${v}`);
@@ -237,6 +265,7 @@ ${devices}
     line('CPU per message, as fast as possible / paced', `reference's bridge ${cpuOf(ref)} / ${Math.round(refPaced.cpuUsPerMsg)} µs, gateway ${cpuOf(gg)} / ${Math.round(ggPaced.cpuUsPerMsg)} µs`);
     line('CPU steal during the paced runs (median)', `reference ${Math.round(refPaced.stealPct)} %, gridgate ${Math.round(ggPaced.stealPct)} %   (this VM's hypervisor running others)`);
     line('gateway WAL sync in each paced run', `${walSync.map((w) => `p50 ${syncBoundText(w.p50)}, p99 ${syncBoundText(w.p99)}`).join(' | ')}   (every acknowledgement waits for one)`);
+    line('gateway GC in each paced run', `${gcRuns.map(gcText).join(' | ')}`);
     line(`gateway RSS idle / peak with ${PACED_DEVICES} devices`, `${Math.round(idleRss)} MB / ${Math.round(peak)} MB   (target ≤ 150 MB)`);
     console.log(JSON.stringify(results));
   } finally {
