@@ -2,7 +2,7 @@
 //   reference: devices → mosquitto A --bridge--> central mosquitto → consumer   (no processing at all)
 //   gridgate:  devices → gateway (embedded broker → decode → rules → SQLite outbox → MQTT) → central mosquitto → consumer
 // Prints msgs/s (median of 3), p50/p99 latency at a paced 2,000 msg/s with 1,000 devices (steady: median of 3 runs; and at their first contact), CPU per message, peak RSS, and ratios;
-// to read the latencies by: the CPU the hypervisor stole from this VM during the paced runs, and the gateway's WAL sync times in each (its status API).
+// to read the latencies by: the CPU the hypervisor stole from this VM during the paced runs, and the gateway's WAL sync times (its status API) and GCs (its /metrics) in each.
 // Env: BENCH_TRACE=PREFIX writes "sent_ms latency_ms [gateway_received_ms]" per paced message to PREFIX-{reference,gridgate}.txt (to find stalls); BENCH_ONLY=gridgate skips the reference; BENCH_OUTBOX_SYNC=NORMAL|FULL (default FULL, the shipped default); BENCH_NODE_ARGS adds node flags to the gateway (e.g. --cpu-prof); BENCH_EXTRA_CONFIG adds YAML to the gateway's config (e.g. "history: { enabled: false }"); BENCH_SETTLE_MS (default 1000) is the pause between connecting the devices and sending; BENCH_GW_LOG=N prints the last N characters of the gateway's stderr; BENCH_RUNS=0 skips the gateway's throughput runs (to profile the paced run alone); BENCH_PACED_RUNS (default 3) is how many steady paced runs the median is taken over.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
