@@ -227,12 +227,13 @@ ${devices}
     // retained availability, so the first half second carries ~1.9× the load), then the same devices again: the
     // steady state the 2,000 msg/s target is about.
     const ggFirst = await drive({ url, secret, idPrefix: 'd', devices: PACED_DEVICES, rate: PACED_RATE, count: PACED_RATE * PACED_SECONDS }, central.url, filter, ggSent, gw.proc.pid!, ggReceived);
+    const api = (path: string) => fetch(`http://127.0.0.1:${apiPort}${path}`, { headers: { authorization: `Bearer ${apiToken}` } });
     // The gateway's own count of its WAL syncs (status API), read around each steady run: how long the disk held
     // the acknowledgements during that run.
-    const walCounts = async () => ((await (await fetch(`http://127.0.0.1:${apiPort}/api/v1/status`, { headers: { authorization: `Bearer ${apiToken}` } })).json()) as { outbox: { walSync?: { counts: number[] } } }).outbox.walSync?.counts ?? [];
+    const walCounts = async () => ((await (await api('/api/v1/status')).json()) as { outbox: { walSync?: { counts: number[] } } }).outbox.walSync?.counts ?? [];
     // And its garbage collections (its /metrics, prom-client's GC histogram): a major GC's pauses and the
     // incremental marking before it hold the event loop for tens of ms, where the latency tail clusters.
-    const gcTotals = async () => gcByKind(await (await fetch(`http://127.0.0.1:${apiPort}/metrics`, { headers: { authorization: `Bearer ${apiToken}` } })).text());
+    const gcTotals = async () => gcByKind(await (await api('/metrics')).text());
     const pacedRuns: RunResult[] = [];
     const walSync: Array<{ p50?: number; p99?: number }> = []; // seconds: the bounds of the quantiles' buckets
     const gcRuns: GcByKind[] = [];
