@@ -78,7 +78,9 @@ case "$cmd" in
   run)
     choose_config
     echo "gridgate entrypoint: config $config ($source)" >&2
-    exec node "$cli" run --config "$config"
+    # V8 collects on the main thread only (gateway/src/runtime/node-flags.ts); GRIDGATE_NODE_FLAGS= (empty) drops it.
+    # shellcheck disable=SC2086 # several flags, split on purpose
+    exec node ${GRIDGATE_NODE_FLAGS-"--single-threaded-gc"} "$cli" run --config "$config"
     ;;
   validate)
     choose_config

@@ -3,7 +3,7 @@
 //   gridgate:  devices → gateway (embedded broker → decode → rules → SQLite outbox → MQTT) → central mosquitto → consumer
 // Prints msgs/s (median of 3), p50/p99 latency at a paced 2,000 msg/s with 1,000 devices (steady: median of 3 runs; and at their first contact), CPU per message, peak RSS, and ratios;
 // to read the latencies by: the CPU the hypervisor stole from this VM during the paced runs, and the gateway's WAL sync times (its status API) and GCs (its /metrics) in each.
-// Env: BENCH_TRACE=PREFIX writes "sent_ms latency_ms [gateway_received_ms]" per paced message to PREFIX-{reference,gridgate}.txt (to find stalls); BENCH_ONLY=gridgate skips the reference; BENCH_OUTBOX_SYNC=NORMAL|FULL (default FULL, the shipped default); BENCH_NODE_ARGS adds node flags to the gateway (e.g. --cpu-prof); BENCH_EXTRA_CONFIG adds YAML to the gateway's config (e.g. "history: { enabled: false }"); BENCH_SETTLE_MS (default 1000) is the pause between connecting the devices and sending; BENCH_GW_LOG=N prints the last N characters of the gateway's stderr; BENCH_RUNS=0 skips the gateway's throughput runs (to profile the paced run alone); BENCH_PACED_RUNS (default 3) is how many steady paced runs the median is taken over.
+// Env: BENCH_TRACE=PREFIX writes "sent_ms latency_ms [gateway_received_ms]" per paced message to PREFIX-{reference,gridgate}.txt (to find stalls); BENCH_ONLY=gridgate skips the reference; BENCH_OUTBOX_SYNC=NORMAL|FULL (default FULL, the shipped default); BENCH_NODE_ARGS adds node flags to the gateway (e.g. --cpu-prof); BENCH_GC=parallel starts it without the shipped --single-threaded-gc; BENCH_EXTRA_CONFIG adds YAML to the gateway's config (e.g. "history: { enabled: false }"); BENCH_SETTLE_MS (default 1000) is the pause between connecting the devices and sending; BENCH_GW_LOG=N prints the last N characters of the gateway's stderr; BENCH_RUNS=0 skips the gateway's throughput runs (to profile the paced run alone); BENCH_PACED_RUNS (default 3) is how many steady paced runs the median is taken over.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +17,7 @@ import { GatewayProcess } from '../test/helpers/gateway-process.js';
 import { repoRoot } from '../test/helpers/shared.js';
 import { countsSince, syncQuantile } from '../src/outbox/sync-times.js';
 import { syncBoundText } from '../src/cli/status-format.js';
+import { GATEWAY_NODE_FLAGS } from '../src/runtime/node-flags.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const THROUGHPUT_MSGS = Number(process.env.BENCH_MSGS ?? 30_000);
@@ -196,10 +197,11 @@ devices:
 ${devices}
 `,
     );
-    // As shipped (docker/Dockerfile, deploy/systemd): no source maps, the young-generation limit from NODE_OPTIONS,
-    // two malloc arenas.
+    // As shipped (docker/Dockerfile, deploy/systemd): the start commands' node flags (node-flags.ts; BENCH_GC=parallel
+    // leaves them out), no source maps, the young-generation limit from NODE_OPTIONS, two malloc arenas.
     const shipped = process.env.BENCH_NODE_OPTIONS ?? '--max-semi-space-size=4';
-    gw = new GatewayProcess(['run', '--config', join(dir, 'gw.yaml')], { BENCH_SECRET: secret, BENCH_API_TOKEN: apiToken, NODE_OPTIONS: shipped, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' }, (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)).start();
+    const nodeArgs = [...(process.env.BENCH_GC === 'parallel' ? [] : GATEWAY_NODE_FLAGS), ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+    gw = new GatewayProcess(['run', '--config', join(dir, 'gw.yaml')], { BENCH_SECRET: secret, BENCH_API_TOKEN: apiToken, NODE_OPTIONS: shipped, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' }, nodeArgs).start();
     await waitFor('gateway up', () => gw!.proc.pid && rssMb(gw!.proc.pid) > 0 && gw!.stderrText.length >= 0, 10_000);
     const url = `mqtt://127.0.0.1:${brokerPort}`;
     await waitFor('embedded broker', async () => {

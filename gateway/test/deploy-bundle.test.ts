@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generatePassword } from '../src/southbound/broker/credentials.js';
+import { GATEWAY_NODE_FLAGS } from '../src/runtime/node-flags.js';
 import { Consumer } from './helpers/consumer.js';
 import { startMosquitto, type Mosquitto } from './helpers/mosquitto.js';
 import { freePort, waitFor } from './helpers/net.js';
@@ -143,6 +144,9 @@ describe('production bundle (docker/bundle.mjs, as the Dockerfiles build it)', (
     }, 10_000, 200);
     assert.equal((JSON.parse(hc) as { uplink: string }).uplink, 'connected');
     assert.ok(existsSync(join(tmp, 'data', 'gridgate.db')), 'state goes to GRIDGATE_DATA_DIR');
+    // The entry point starts node with the gateway's node flags (they cannot come from NODE_OPTIONS).
+    const argv = readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').split('\0');
+    for (const flag of GATEWAY_NODE_FLAGS) assert.ok(argv.indexOf(flag) > 0 && argv.indexOf(flag) < argv.findIndex((a) => a.endsWith('main.js')), `node ${flag} before the CLI: ${argv.join(' ')}`);
 
     // `exec` made node the entry point's process: SIGTERM (docker stop, tini) reaches the gateway itself.
     p.kill('SIGTERM');
@@ -206,7 +210,7 @@ devices:
   test('the systemd unit starts what the bundle holds', () => {
     const unit = readFileSync(join(repoRoot, 'deploy', 'systemd', 'gridgate.service'), 'utf8');
     const inBundle = (p: string) => p.replace('/opt/gridgate', out);
-    const exec = unit.match(/^ExecStart=\/usr\/bin\/node (\S+) run --config \/etc\/gridgate\/gateway\.yaml$/m);
+    const exec = unit.match(/^ExecStart=\/usr\/bin\/node (?:--\S+ )*(\S+) run --config \/etc\/gridgate\/gateway\.yaml$/m);
     assert.ok(exec, 'ExecStart runs the gateway CLI with /etc/gridgate/gateway.yaml');
     assert.ok(existsSync(inBundle(exec[1]!)), `${exec[1]} is not in the bundle`);
     for (const m of unit.matchAll(/^Environment=GRIDGATE_(?:HOME|PROFILES_DIR)=(\S+)$/gm)) assert.ok(existsSync(inBundle(m[1]!)), `${m[1]} is not in the bundle`);
