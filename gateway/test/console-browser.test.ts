@@ -181,7 +181,7 @@ console:
     z.polygon.forEach(([x, y], i) => assert.ok(Math.abs(x - corners[i]![0]) < 0.01 && Math.abs(y - corners[i]![1]) < 0.01, `corner ${i}: ${x}, ${y}`));
     assert.match(readFileSync(file, 'utf8'), /^# Test cabinet at the hospital gate\. This comment stays/);
     assert.notEqual(readFileSync(file, 'utf8'), before);
-    await waitFor('the gateway to reload the config', () => gw.logs.filter((l) => l.msg === 'config reloaded').length > reloads, 30_000);
+    await waitFor(() => `the gateway to reload the config (its log: ${gw.stderrText.slice(-3000)})`, () => gw.logs.filter((l) => l.msg === 'config reloaded').length > reloads, 30_000);
     await shot('05-zone-saved');
   });
 
@@ -220,7 +220,7 @@ console:
     const before = readFileSync(file, 'utf8');
     await page.click('nav a[data-nav=config]');
     // (The console's CSP forbids evaluating strings, so this polls from here.)
-    await waitFor('the config text', async () => (await page.inputValue('#config-text')).includes('gw-web'));
+    await waitFor(() => `the config text (the gateway's log: ${gw.stderrText.slice(-3000)})`, async () => (await page.inputValue('#config-text')).includes('gw-web'));
     const text = await page.inputValue('#config-text');
     await page.fill('#config-text', text.replace(/port: \d+\n  token/, 'port: "eighty"\n  token'));
     await page.click('#config-validate');

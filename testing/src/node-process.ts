@@ -47,7 +47,7 @@ export class NodeProcess {
   }
 
   waitForLog(msg: string | RegExp, timeoutMs = 20_000, pred: (l: LogLine) => boolean = () => true): Promise<LogLine> {
-    return waitFor(`log "${String(msg)}" (stderr so far: ${this.stderrText.slice(-1500)})`, () => this.logs.find((l) => (typeof msg === 'string' ? l.msg === msg : msg.test(l.msg)) && pred(l)), timeoutMs);
+    return waitFor(() => `log "${String(msg)}" (stderr so far: ${this.stderrText.slice(-1500)})`, () => this.logs.find((l) => (typeof msg === 'string' ? l.msg === msg : msg.test(l.msg)) && pred(l)), timeoutMs);
   }
 
   get running(): boolean {
