@@ -83,3 +83,46 @@ test('broker restarted with publishes in flight: every message arrives, in order
     await consumer.close();
   }
 });
+
+test('a central broker that stops answering does not hold the stop: the link is cut after the grace, what was in flight stays in the outbox, the Last Will says offline', { timeout: 60_000 }, async () => {
+  const frozen = await startMosquitto({});
+  const consumer = await Consumer.connect(frozen.url, { clientId: 'frozen-consumer' }, 'gw2/status');
+  const log = pino({ level: 'silent' });
+  const db = openDatabase(mkdtempSync(join(tmpdir(), 'gg-outbox-frozen-')), { log });
+  const outbox = new SqliteOutbox(db, { synchronous: 'FULL', quotaBytes: 1e9, ttlMs: 1e9, keepEvery: 4, log });
+  const uplink = new MqttUplink(UplinkConfig.parse({ url: frozen.url }), 'outbox-frozen-test', {
+    birth: () => JSON.stringify({ type: 'status', state: 'online' }),
+    will: () => JSON.stringify({ type: 'status', state: 'offline', reason: 'last-will' }),
+    statusTopic: 'gw2/status',
+    cmdTopic: 'gw2/cmd',
+    onCommand: () => {},
+  }, log);
+  const delivery = new MqttDelivery(outbox.destination('mqtt', ['priority', 'telemetry']), uplink, { window: 64, order: 'priority', log });
+  outbox.start();
+  delivery.start();
+  const put = (n: number) => {
+    for (let i = 0; i < n; i++) outbox.put({ topic: 'gw2/telemetry/d1', message: { id: uuidv7(), seq: outbox.next(), type: 'telemetry', deviceId: 'd1' } as never, qos: 1, retain: false, class: 'telemetry' });
+  };
+  try {
+    uplink.start();
+    await waitFor('online', () => consumer.received.some((r) => (r.msg as { state?: string }).state === 'online'));
+    put(100);
+    await waitFor('the first messages acknowledged', () => delivery.stats().acked >= 100);
+    frozen.process.kill('SIGSTOP'); // alive, connected, and silent: no PUBACK, no reset
+    put(100);
+    await waitFor('publishes in flight to the frozen broker', () => delivery.stats().inflight > 0);
+    delivery.stop();
+    await uplink.stop(JSON.stringify({ type: 'status', state: 'offline', reason: 'shutdown' }), 1_000);
+    assert.equal(delivery.stats().inflight, 0, 'every publish got its callback back');
+    outbox.commitProgress();
+    assert.ok(outbox.stats().backlog > 0, 'what the broker never acknowledged is still in the outbox');
+    frozen.process.kill('SIGCONT');
+    await waitFor('the Last Will on the status topic', () => consumer.received.some((r) => r.topic === 'gw2/status' && (r.msg as { reason?: string }).reason === 'last-will'));
+  } finally {
+    frozen.process.kill('SIGCONT');
+    outbox.close();
+    db.close();
+    await consumer.close();
+    await frozen.stop();
+  }
+});

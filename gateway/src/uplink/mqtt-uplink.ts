@@ -131,15 +131,36 @@ export class MqttUplink extends EventEmitter implements Publisher {
     }
   }
 
-  /** Publishes the clean-shutdown status, then disconnects (the broker then discards the Last Will). */
-  async stop(finalStatus?: string): Promise<void> {
+  /**
+   * Publishes the clean-shutdown status, waits for what is in flight to be acknowledged, then disconnects (the
+   * broker then discards the Last Will). A broker that stops answering (frozen, or a link gone dead without a
+   * reset) must not hold a stop or a config reload, which has already closed the local API: after `graceMs` the
+   * connection is cut, unacknowledged messages stay in the outbox, and the broker's Last Will says offline.
+   */
+  async stop(finalStatus?: string, graceMs = STOP_GRACE_MS): Promise<void> {
     this.closing = true;
     clearTimeout(this.timer);
     const c = this.client;
     if (!c) return;
-    if (c.connected && finalStatus) {
-      await new Promise<void>((res) => c.publish(this.hooks.statusTopic, finalStatus, { qos: 1, retain: true }, () => res()));
-    }
-    await c.endAsync(false);
+    const acknowledged = async () => {
+      if (c.connected && finalStatus) {
+        await new Promise<void>((res) => c.publish(this.hooks.statusTopic, finalStatus, { qos: 1, retain: true }, () => res()));
+      }
+      // mqtt.js's graceful end waits for this too, but with no end: a silent broker would hold it forever.
+      while (c.connected && Object.keys(c.outgoing).length) await sleep(10);
+      return Object.keys(c.outgoing).length === 0;
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const clean = await Promise.race([acknowledged(), new Promise<boolean>((res) => (timer = setTimeout(() => res(false), graceMs)))]);
+    clearTimeout(timer);
+    if (clean) return void (await c.endAsync(false));
+    this.log.warn({ url: redactUrl(this.cfg.url), graceS: graceMs / 1000 }, 'uplink: the central broker did not acknowledge in time while stopping; closing the connection (its Last Will says offline; unacknowledged messages stay in the outbox)');
+    this.forgetUnacknowledged(c);
+    await c.endAsync(true);
   }
 }
+
+/** How long a stop waits for the central broker's acknowledgements before it cuts the connection. */
+const STOP_GRACE_MS = 5_000;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
