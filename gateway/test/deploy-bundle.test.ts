@@ -210,9 +210,11 @@ devices:
   test('the systemd unit starts what the bundle holds', () => {
     const unit = readFileSync(join(repoRoot, 'deploy', 'systemd', 'gridgate.service'), 'utf8');
     const inBundle = (p: string) => p.replace('/opt/gridgate', out);
-    const exec = unit.match(/^ExecStart=\/usr\/bin\/node (?:--\S+ )*(\S+) run --config \/etc\/gridgate\/gateway\.yaml$/m);
+    const exec = unit.match(/^ExecStart=\/usr\/bin\/node ((?:--\S+ )*)(\S+) run --config \/etc\/gridgate\/gateway\.yaml$/m);
     assert.ok(exec, 'ExecStart runs the gateway CLI with /etc/gridgate/gateway.yaml');
-    assert.ok(existsSync(inBundle(exec[1]!)), `${exec[1]} is not in the bundle`);
+    assert.ok(existsSync(inBundle(exec[2]!)), `${exec[2]} is not in the bundle`);
+    // The gateway's node flags, which cannot come from NODE_OPTIONS, as the image's entry point also gives them.
+    for (const flag of GATEWAY_NODE_FLAGS) assert.ok(exec[1]!.split(' ').includes(flag), `ExecStart lacks node ${flag}: ${exec[0]}`);
     for (const m of unit.matchAll(/^Environment=GRIDGATE_(?:HOME|PROFILES_DIR)=(\S+)$/gm)) assert.ok(existsSync(inBundle(m[1]!)), `${m[1]} is not in the bundle`);
     assert.ok(existsSync(join(out, 'deploy', 'systemd', 'gridgate.service')), 'install.sh installs the unit from the bundle');
   });

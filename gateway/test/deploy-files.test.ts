@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { validate as lintDockerfile } from 'dockerfile-utils';
 import { runCli } from './helpers/gateway-process.js';
 import { repoRoot } from './helpers/shared.js';
-import { GATEWAY_NODE_FLAGS } from '../src/runtime/node-flags.js';
 
 // The deployment files checked with real linters (there is no Docker engine on these machines, so no image is
 // built here; docs/deployment.md says what was and was not tried): dockerfile-utils for the Dockerfiles, dclint
@@ -86,13 +85,6 @@ test('shell scripts pass shellcheck', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gg-lint-'));
   writeFileSync(join(dir, 'bad.sh'), '#!/bin/sh\nrm -rf $1/data\n');
   assert.match(tool('shellcheck', [join(dir, 'bad.sh')]).out, /SC2086/);
-});
-
-test("the systemd unit starts node with the gateway's node flags", () => {
-  const exec = /^ExecStart=(.+)$/m.exec(readFileSync(at('deploy/systemd/gridgate.service'), 'utf8'))![1]!.split(' ');
-  const cli = exec.findIndex((a) => a.endsWith('/cli/main.js'));
-  assert.ok(cli > 0, exec.join(' '));
-  for (const flag of GATEWAY_NODE_FLAGS) assert.ok(exec.slice(1, cli).includes(flag), `ExecStart lacks ${flag} before the CLI: ${exec.join(' ')}`);
 });
 
 test('the systemd unit passes systemd-analyze verify', () => {

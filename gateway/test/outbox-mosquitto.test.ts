@@ -21,24 +21,31 @@ import { waitFor } from './helpers/net.js';
 let central: Mosquitto | undefined;
 after(async () => central?.stop());
 
+const log = pino({ level: 'silent' });
+
+/** The gateway's path to a central broker: a fresh outbox, the real uplink (mqtt.js) and the delivery between them. */
+function uplinkPath(url: string, name: string, status: { topic: string; birth: string; will: string }, window: number, reconnect?: { minMs: number; maxMs: number }) {
+  const db = openDatabase(mkdtempSync(join(tmpdir(), `gg-${name}-`)), { log });
+  const outbox = new SqliteOutbox(db, { synchronous: 'FULL', quotaBytes: 1e9, ttlMs: 1e9, keepEvery: 4, log });
+  const uplink = new MqttUplink(UplinkConfig.parse({ url, ...(reconnect && { reconnect }) }), name, {
+    birth: () => status.birth,
+    will: () => status.will,
+    statusTopic: status.topic,
+    cmdTopic: `${status.topic}/cmd`,
+    onCommand: () => {},
+  }, log);
+  const delivery = new MqttDelivery(outbox.destination('mqtt', ['priority', 'telemetry']), uplink, { window, order: 'priority', log });
+  outbox.start();
+  delivery.start();
+  return { db, outbox, uplink, delivery };
+}
+
 test('broker restarted with publishes in flight: every message arrives, in order per topic, duplicates at most one window per disconnect', async () => {
   const persist = mkdtempSync(join(tmpdir(), 'gg-central-'));
   central = await startMosquitto({ extra: `persistence true\npersistence_location ${persist}/\nautosave_interval 1` });
   const consumer = await Consumer.connect(central.url, { clientId: 'outbox-consumer', clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 600 } }, 'gw/#');
-  const log = pino({ level: 'silent' });
-  const db = openDatabase(mkdtempSync(join(tmpdir(), 'gg-outbox-mq-')), { log });
-  const outbox = new SqliteOutbox(db, { synchronous: 'FULL', quotaBytes: 1e9, ttlMs: 1e9, keepEvery: 4, log });
-  const uplink = new MqttUplink(UplinkConfig.parse({ url: central.url, reconnect: { minMs: 100, maxMs: 1000 } }), 'outbox-mq-test', {
-    birth: () => '{}',
-    will: () => '{}',
-    statusTopic: 'gw/status',
-    cmdTopic: 'gw/cmd',
-    onCommand: () => {},
-  }, log);
   const window = 64;
-  const delivery = new MqttDelivery(outbox.destination('mqtt', ['priority', 'telemetry']), uplink, { window, order: 'priority', log });
-  outbox.start();
-  delivery.start();
+  const { db, outbox, uplink, delivery } = uplinkPath(central.url, 'outbox-mq-test', { topic: 'gw/status', birth: '{}', will: '{}' }, window, { minMs: 100, maxMs: 1000 });
   // The guarantee is per reconnect: each one re-publishes what was in flight, at most a window.
   let connects = 0;
   uplink.on('connect', () => connects++);
@@ -87,19 +94,11 @@ test('broker restarted with publishes in flight: every message arrives, in order
 test('a central broker that stops answering does not hold the stop: the link is cut after the grace, what was in flight stays in the outbox, the Last Will says offline', { timeout: 60_000 }, async () => {
   const frozen = await startMosquitto({});
   const consumer = await Consumer.connect(frozen.url, { clientId: 'frozen-consumer' }, 'gw2/status');
-  const log = pino({ level: 'silent' });
-  const db = openDatabase(mkdtempSync(join(tmpdir(), 'gg-outbox-frozen-')), { log });
-  const outbox = new SqliteOutbox(db, { synchronous: 'FULL', quotaBytes: 1e9, ttlMs: 1e9, keepEvery: 4, log });
-  const uplink = new MqttUplink(UplinkConfig.parse({ url: frozen.url }), 'outbox-frozen-test', {
-    birth: () => JSON.stringify({ type: 'status', state: 'online' }),
-    will: () => JSON.stringify({ type: 'status', state: 'offline', reason: 'last-will' }),
-    statusTopic: 'gw2/status',
-    cmdTopic: 'gw2/cmd',
-    onCommand: () => {},
-  }, log);
-  const delivery = new MqttDelivery(outbox.destination('mqtt', ['priority', 'telemetry']), uplink, { window: 64, order: 'priority', log });
-  outbox.start();
-  delivery.start();
+  const { db, outbox, uplink, delivery } = uplinkPath(frozen.url, 'outbox-frozen-test', {
+    topic: 'gw2/status',
+    birth: JSON.stringify({ type: 'status', state: 'online' }),
+    will: JSON.stringify({ type: 'status', state: 'offline', reason: 'last-will' }),
+  }, 64);
   const put = (n: number) => {
     for (let i = 0; i < n; i++) outbox.put({ topic: 'gw2/telemetry/d1', message: { id: uuidv7(), seq: outbox.next(), type: 'telemetry', deviceId: 'd1' } as never, qos: 1, retain: false, class: 'telemetry' });
   };

@@ -1,5 +1,6 @@
 import { redactUrl } from '@gridgate/contract';
 import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { UplinkConfig } from '../config/schema.js';
@@ -162,5 +163,3 @@ export class MqttUplink extends EventEmitter implements Publisher {
 
 /** How long a stop waits for the central broker's acknowledgements before it cuts the connection. */
 const STOP_GRACE_MS = 5_000;
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
