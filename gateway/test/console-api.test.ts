@@ -39,7 +39,7 @@ api:
   token: "\${CON_API_TOKEN}"
 console:
   passwordHash: "\${CON_PW_HASH}"
-  login: { maxFailures: 3, windowS: 60 }
+  login: { maxFailures: 3, windowS: 60, firstBackoffS: 30 }
 cameras:
   - id: cam-gate # the hospital gate
     enabled: false
@@ -170,7 +170,7 @@ cameras:
   });
 
   test('sessions expire: after a config edit shortens their lifetime, a login ends by itself and says so', async () => {
-    const text = readFileSync(file, 'utf8').replace('login: { maxFailures: 3, windowS: 60 }', 'login: { maxFailures: 3, windowS: 60 }\n  sessionTtlS: 5');
+    const text = readFileSync(file, 'utf8').replace('login: { maxFailures: 3, windowS: 60, firstBackoffS: 30 }', 'login: { maxFailures: 3, windowS: 60, firstBackoffS: 30 }\n  sessionTtlS: 5');
     const reloads = logs().filter((l) => l.msg === 'config reloaded').length;
     const res = await fetch(url('/api/v1/config'), { method: 'PUT', headers: { ...bearer, 'content-type': 'application/json' }, body: JSON.stringify({ text, sha256: sha() }) });
     assert.equal(res.status, 200, await res.clone().text());

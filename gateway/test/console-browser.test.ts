@@ -82,7 +82,7 @@ api: { port: ${smallPort} }
 console:
   passwordHash: "${await hashPassword(pw.admin)}"
   sessionTtlS: 5
-  login: { maxFailures: 3, windowS: 120 }
+  login: { maxFailures: 3, windowS: 120, firstBackoffS: 30 }
 `,
     );
     small = new GatewayProcess(['run', '--config', smallFile], { WEB_CENTRAL_PW: pw.central }).start();

@@ -5,10 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { loadConfig } from '../src/config/load.js';
+import { redactConfigText, restoreRedacted } from '../src/config/redact.js';
 import { ConfigRefused, placeholderEnv, writeConfigSafely } from '../src/config/safe-write.js';
-import { SourceError } from '../src/config/yaml-source.js';
+import { SourceError, YamlSource } from '../src/config/yaml-source.js';
 import { readCookie, sessionCookie } from '../src/console/cookies.js';
-import { LoginLimiter } from '../src/console/login-limiter.js';
+import { LoginBackoff } from '../src/util/login-backoff.js';
 import { SessionStore } from '../src/console/sessions.js';
 import { setCameraZones, zoneInputProblems } from '../src/console/zone-edit.js';
 import { toSeries } from '../src/console/web/chart.js';
@@ -168,6 +169,68 @@ api:
   });
 });
 
+describe('config redaction (GET /api/v1/config, and saves that still say <redacted>)', () => {
+  const text = `# note
+uplink: { url: "mqtts://gw:p4ss@central:8883", password: "\${CENTRAL_PW}" }
+lns:
+  - id: ttn
+    kind: ttn-v3
+    url: mqtts://app:\${LNS_PW}@eu1.cloud.thethings.network:8883
+    password: literal-lns-pw # keep this comment
+devices:
+  - id: d1
+    credentials: { passwordHash: 'scrypt$a' }
+  - id: d2
+    credentials:
+      passwordHash: |
+        scrypt$b
+    name: pump
+`;
+
+  test('every secret value reads <redacted>; references, comments and the rest stay as they are', () => {
+    const r = redactConfigText(text);
+    for (const s of ['p4ss', 'literal-lns-pw', 'scrypt$']) assert.ok(!r.includes(s), s);
+    assert.equal(r.match(/<redacted>/g)?.length, 4);
+    assert.match(r, /password: "\$\{CENTRAL_PW\}"/);
+    assert.match(r, /url: mqtts:\/\/app:\$\{LNS_PW\}@eu1/, 'a URL whose password is a reference is shown');
+    assert.match(r, /password: <redacted> # keep this comment/);
+    assert.match(r, /passwordHash: <redacted>\n    name: pump/, 'a block scalar keeps its line break');
+    assert.ok(!redactConfigText(`${text}  : : [\n`).includes('scrypt$'), 'a file that does not parse is redacted too');
+    assert.ok(!redactConfigText('api: { token: abc-secret, port: 1 }\n  : : [\n').includes('abc-secret'));
+  });
+
+  test('a save puts the secrets back by path (list items by id, so a reorder is fine); a <redacted> with nothing to keep is a problem', () => {
+    const r = redactConfigText(text);
+    assert.deepEqual(restoreRedacted(r, text).problems, []);
+    assert.equal(restoreRedacted(r, text).text.replace('"scrypt$b\\n"', '|\n        scrypt$b'), text, 'byte for byte, but the block scalar, which comes back as one quoted line');
+    const swapped = r.replace(/ {2}- id: d1\n {4}credentials: \{ passwordHash: <redacted> \}\n/, '').replace('    name: pump\n', "    name: pump\n  - id: d1\n    credentials: { passwordHash: <redacted> }\n");
+    assert.match(restoreRedacted(swapped, text).text, /- id: d1\n {4}credentials: \{ passwordHash: 'scrypt\$a' \}\n$/);
+    const added = restoreRedacted(`${r}  - id: d3\n    credentials: { passwordHash: <redacted> }\n`, text);
+    assert.deepEqual(added.problems.map((p) => [p.line, p.path]), [[16, 'devices[id=d3].credentials.passwordHash']]);
+    assert.equal(restoreRedacted('a: 1\n', text).text, 'a: 1\n');
+  });
+});
+
+describe('environment secrets stay in secret fields', () => {
+  test('a variable used by a secret field, or named like a secret, is refused elsewhere; a URL password may use one', () => {
+    const src = new YamlSource(
+      'gw.yaml',
+      `uplink: { url: "mqtts://gw:\${CENTRAL_PW}@central:8883", username: "\${CENTRAL_USER}", password: "\${CENTRAL_PW}" }
+gateway: { id: gw-1, name: "\${CENTRAL_PW}" }
+devices:
+  - { id: d1, name: "site \${LAB_API_TOKEN}", site: "\${SITE}" }
+`,
+    );
+    const problems = src.substituteEnv({ CENTRAL_PW: 'pw', CENTRAL_USER: 'gw', LAB_API_TOKEN: 'tok', SITE: 'north' });
+    assert.deepEqual(problems.map((p) => [p.line, p.path]), [[2, 'gateway.name'], [4, 'devices[0].name']]);
+    assert.match(problems[0]!.message, /environment variable CENTRAL_PW holds a secret: use it only in a password, token or secret field/);
+    const js = src.toJS() as { uplink: Record<string, string>; gateway: { name: string }; devices: Array<Record<string, string>> };
+    assert.deepEqual([js.uplink.url, js.uplink.username, js.uplink.password], ['mqtts://gw:pw@central:8883', 'gw', 'pw']);
+    assert.equal(js.gateway.name, '', 'never the secret');
+    assert.equal(js.devices[0]!.site, 'north');
+  });
+});
+
 describe('console login pieces', () => {
   test('sessions end after their lifetime, or when idle; an ended one reads as expired, an unknown one as none', () => {
     let now = 1_000_000;
@@ -193,24 +256,44 @@ describe('console login pieces', () => {
     assert.notEqual(a.csrf, b.csrf);
   });
 
-  test('the login limiter pauses an address after too many wrong passwords, per address, and slides', () => {
+  test('the login limiter: free tries, then a wait that doubles up to a cap, per address and user; forgotten after the window', () => {
     let now = 0;
-    const l = new LoginLimiter(() => now);
-    const lim = { maxFailures: 3, windowMs: 60_000 };
-    assert.equal(l.retryAfterS('1.2.3.4', lim), 0);
-    assert.equal(l.fail('1.2.3.4', lim), 2);
-    now = 10_000;
-    assert.equal(l.fail('1.2.3.4', lim), 1);
-    now = 20_000;
-    assert.equal(l.fail('1.2.3.4', lim), 0);
-    assert.equal(l.retryAfterS('1.2.3.4', lim), 40, 'the first failure leaves the window at 60 s');
-    assert.equal(l.retryAfterS('5.6.7.8', lim), 0, 'another address is not affected');
-    now = 60_001;
-    assert.equal(l.retryAfterS('1.2.3.4', lim), 0, 'one failure slid out: one try allowed');
-    assert.equal(l.fail('1.2.3.4', lim), 0);
-    assert.ok(l.retryAfterS('1.2.3.4', lim) > 0);
-    l.succeed('1.2.3.4');
-    assert.equal(l.retryAfterS('1.2.3.4', lim), 0);
+    const l = new LoginBackoff(() => now);
+    const lim = { maxFailures: 3, delayMs: 1000, maxDelayMs: 8000, windowMs: 60_000 };
+    const me = LoginBackoff.key('1.2.3.4', 'admin');
+    assert.equal(l.retryAfterS(me, lim), 0);
+    assert.deepEqual(l.fail(me, lim), { remaining: 2, retryAfterS: 0 });
+    assert.deepEqual(l.fail(me, lim), { remaining: 1, retryAfterS: 0 });
+    const waits: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const f = l.fail(me, lim);
+      assert.equal(f.remaining, 0);
+      waits.push(f.retryAfterS);
+      assert.equal(l.retryAfterS(me, lim), f.retryAfterS, 'no try before the wait is over');
+      now += f.retryAfterS * 1000;
+      assert.equal(l.retryAfterS(me, lim), 0, 'one try once it is over');
+    }
+    assert.deepEqual(waits, [1, 2, 4, 8, 8, 8], 'doubles, capped at maxDelayMs');
+    assert.equal(l.retryAfterS(LoginBackoff.key('5.6.7.8', 'admin'), lim), 0, 'another address is not affected');
+    assert.equal(l.retryAfterS(LoginBackoff.key('1.2.3.4', 'other'), lim), 0, 'nor another user from the same address');
+    now += 60_000;
+    assert.deepEqual(l.fail(me, lim), { remaining: 2, retryAfterS: 0 }, 'a window without wrong passwords forgets the run');
+    l.succeed(me);
+    assert.equal(l.size, 0);
+  });
+
+  test('the login limiter lets one password check run per key, and forgets the oldest keys past 10,000', () => {
+    const l = new LoginBackoff(() => 0);
+    const lim = { maxFailures: 1, delayMs: 1000, maxDelayMs: 1000, windowMs: 60_000 };
+    assert.equal(l.begin('a admin'), true);
+    assert.equal(l.begin('a admin'), false, 'a parallel guess waits for the first to be counted');
+    assert.equal(l.begin('b admin'), true);
+    l.done('a admin');
+    assert.equal(l.begin('a admin'), true);
+    for (let i = 0; i < 10_050; i++) l.fail(`10.0.${i} admin`, lim);
+    assert.equal(l.size, 10_000);
+    assert.equal(l.retryAfterS('10.0.10049 admin', lim), 1, 'the newest run is kept');
+    assert.equal(l.retryAfterS('10.0.0 admin', lim), 0, 'the oldest went');
   });
 
   test('session cookie: HttpOnly, SameSite=Strict, Secure with TLS; read back from a Cookie header', () => {

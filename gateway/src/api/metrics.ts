@@ -144,7 +144,8 @@ export function metricsRoutes(snapshot: () => GatewaySnapshot) {
     },
   });
   return (app: FastifyInstance) => {
-    app.get('/metrics', async (_req, reply) => {
+    // Public only under api.metricsPublic (createApiServer decides).
+    app.get('/metrics', { config: { access: 'metrics' } }, async (_req, reply) => {
       current = undefined;
       const text = await registry.metrics();
       current = undefined;

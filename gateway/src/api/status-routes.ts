@@ -4,7 +4,7 @@ import type { GatewaySnapshot } from '../runtime/snapshot.js';
 /** GET /api/v1/status (everything), /api/v1/devices, /api/v1/alarms, and POST /api/v1/alarms/:id/ack. */
 export function statusRoutes(deps: { snapshot(): GatewaySnapshot; acknowledge(alarmId: string, by: string): boolean }) {
   return (app: FastifyInstance) => {
-    app.get('/healthz', async () => {
+    app.get('/healthz', { config: { access: 'public' } }, async () => {
       const s = deps.snapshot();
       return { ok: true, gatewayId: s.gatewayId, uptimeS: s.uptimeS, uplink: s.uplink.connected ? 'connected' : 'disconnected' };
     });

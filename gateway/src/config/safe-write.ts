@@ -3,6 +3,7 @@ import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeFile
 import { basename, dirname, join } from 'node:path';
 import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import { loadConfig, type LoadedConfig } from './load.js';
+import { isSecretKey } from './redact.js';
 import { SourceError, type SourceProblem } from './yaml-source.js';
 
 /** A config change refused because the result would not validate; the file on disk is unchanged. */
@@ -39,7 +40,7 @@ const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\}/g;
 function placeholderFor(path: (string | number)[]): string | undefined {
   const key = String(path[path.length - 1] ?? '');
   if (key === 'passwordHash') return 'scrypt$16384$8$1$cGxhY2Vob2xkZXI$cGxhY2Vob2xkZXI';
-  if (/password|token|secret/i.test(key)) return 'placeholder-secret-value-0000';
+  if (isSecretKey(key)) return 'placeholder-secret-value-0000';
   if (path[0] === 'uplink' && key === 'url') return 'mqtts://central.invalid:8883';
   if (path[0] === 'uplink' && key === 'username') return 'placeholder';
   return undefined;

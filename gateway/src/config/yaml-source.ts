@@ -1,7 +1,17 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Scalar } from 'yaml';
 import type { z } from 'zod';
+import { isSecretKey } from './redact.js';
+
+/** What one config may expand through aliases (yaml's count: nodes copied, weighted by size). */
+const MAX_ALIAS_COUNT = 100;
+
+const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+/** Variable names that say they hold a secret. */
+const SECRET_NAME = /PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE|CREDENTIAL|API_?KEY|_HASH$/i;
+/** What comes before a reference that is the password of a URL: scheme://user: */
+const URL_PASSWORD_BEFORE = /^[a-z][a-z0-9+.-]*:\/\/[^/@\s:]*:$/i;
 
 /** One problem in a YAML file, printed as `file:line: path: message`. */
 export interface SourceProblem {
@@ -56,25 +66,44 @@ export class YamlSource {
   /**
    * Replaces `${NAME}` and `${NAME:-default}` in string scalars with environment values, in place.
    * Secrets stay out of the file; a missing variable is a problem at its line, never an empty password.
+   * A secret variable (one that feeds a password, token or secret field, or is named like one) is refused
+   * anywhere else: written into a device name it would come back in clear through the API and the logs.
    */
   substituteEnv(env: NodeJS.ProcessEnv): SourceProblem[] {
     const problems: SourceProblem[] = [];
+    const secretVars = new Set<string>();
+    this.eachString((value, path) => {
+      if (isSecretKey(String(path[path.length - 1] ?? ''))) for (const m of value.matchAll(ENV_REF)) secretVars.add(m[1]!);
+    });
+    this.eachString((value, path, node) => {
+      const secretField = isSecretKey(String(path[path.length - 1] ?? ''));
+      // An unquoted scalar that is exactly one reference takes the type its value reads as (port: ${PORT}).
+      const whole = node.type === 'PLAIN' && /^\$\{[^}]+\}$/.test(value);
+      const next = value.replace(ENV_REF, (_ref: string, name: string, dflt: string | undefined, at: number) => {
+        if (!secretField && (secretVars.has(name) || SECRET_NAME.test(name)) && !URL_PASSWORD_BEFORE.test(value.slice(0, at))) {
+          problems.push(this.problem(path, `environment variable ${name} holds a secret: use it only in a password, token or secret field (or as the password of a URL), where the API and the logs never show it`));
+          return '';
+        }
+        const v = env[name];
+        if (v !== undefined && v !== '') return v;
+        if (dflt !== undefined) return dflt;
+        problems.push(this.problem(path, `environment variable ${name} is not set`));
+        return '';
+      });
+      node.value = next;
+      if (whole) {
+        if (/^-?\d+(\.\d+)?$/.test(next)) node.value = Number(next);
+        else if (next === 'true' || next === 'false') node.value = next === 'true';
+      }
+    });
+    return problems;
+  }
+
+  /** Calls `fn` for every string scalar that holds a `${...}` reference, with its path. */
+  private eachString(fn: (value: string, path: (string | number)[], node: Scalar) => void): void {
     const visit = (node: unknown, path: (string | number)[]): void => {
       if (isScalar(node)) {
-        if (typeof node.value !== 'string' || !node.value.includes('${')) return;
-        // An unquoted scalar that is exactly one reference takes the type its value reads as (port: ${PORT}).
-        const whole = node.type === 'PLAIN' && /^\$\{[^}]+\}$/.test(node.value);
-        node.value = node.value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, dflt?: string) => {
-          const v = env[name];
-          if (v !== undefined && v !== '') return v;
-          if (dflt !== undefined) return dflt;
-          problems.push({ file: this.file, line: this.lineOf(path), path: dotted(path), message: `environment variable ${name} is not set` });
-          return '';
-        });
-        if (whole && typeof node.value === 'string') {
-          if (/^-?\d+(\.\d+)?$/.test(node.value)) node.value = Number(node.value);
-          else if (node.value === 'true' || node.value === 'false') node.value = node.value === 'true';
-        }
+        if (typeof node.value === 'string' && node.value.includes('${')) fn(node.value, path, node);
       } else if (isMap(node)) {
         for (const pair of node.items) visit(pair.value, [...path, isScalar(pair.key) ? String(pair.key.value) : String(pair.key)]);
       } else if (isSeq(node)) {
@@ -82,11 +111,18 @@ export class YamlSource {
       }
     };
     visit(this.doc.contents, []);
-    return problems;
   }
 
+  /** Aliases expand into copies: a few lines of anchors can ask for billions of nodes ("billion laughs"). */
   toJS(): unknown {
-    return this.doc.toJS({ maxAliasCount: 100 });
+    try {
+      return this.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (e) {
+      if (!(e instanceof ReferenceError) || !/alias/i.test(e.message)) throw e;
+      let at = 0;
+      visit(this.doc, { Alias: (_k, n) => ((at = n.range?.[0] ?? 0), visit.BREAK) });
+      throw new SourceError([{ file: this.file, line: this.lines.linePos(at).line, path: '', message: `the YAML expands too many aliases (limit ${MAX_ALIAS_COUNT}): refused as a possible alias bomb` }]);
+    }
   }
 
   /** Validates with a zod schema; every issue becomes a problem with its line. */

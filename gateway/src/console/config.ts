@@ -12,11 +12,14 @@ export const ConsoleConfig = z
     idleTimeoutS: z.number().int().min(5).max(7 * 86400).default(1800).describe('A session unused for this long ends'),
     login: z
       .object({
-        maxFailures: z.number().int().min(1).max(100).default(5).describe('Wrong passwords from one address within windowS before logins from it are refused'),
-        windowS: z.number().int().min(1).max(86400).default(300),
+        maxFailures: z.number().int().min(1).max(100).default(5).describe('Wrong passwords from one address before each further login from it waits (for the admin user: one count per address and user)'),
+        firstBackoffS: z.number().int().min(1).max(3600).default(1).describe('The wait after the maxFailures-th wrong password; it doubles with each further one (1 s, 2 s, 4 s …) up to maxBackoffS'),
+        maxBackoffS: z.number().int().min(1).max(86400).default(60).describe('The longest wait between two tries'),
+        windowS: z.number().int().min(1).max(86400).default(300).describe('Wrong passwords are forgotten this long after the last one (or after its wait)'),
       })
       .strict()
-      .default({ maxFailures: 5, windowS: 300 }),
+      .default({ maxFailures: 5, firstBackoffS: 1, maxBackoffS: 60, windowS: 300 })
+      .describe('Login limit: only logins sent as JSON from the console page itself count (a form or script on another site is refused without counting)'),
   })
   .strict();
 export type ConsoleConfig = z.infer<typeof ConsoleConfig>;

@@ -5,13 +5,15 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { LoadedConfig } from '../config/load.js';
+import { redactConfigText, restoreRedacted } from '../config/redact.js';
 import { checkConfigText, ConfigRefused, writeConfigSafely } from '../config/safe-write.js';
 import type { SourceProblem } from '../config/yaml-source.js';
 import { verifyPassword } from '../southbound/broker/credentials.js';
 import { loadCameraProfiles } from '../vision/rules/load.js';
 import { defaultConsoleConfig, type ConsoleConfig } from './config.js';
 import { readCookie, sessionCookie } from './cookies.js';
-import { LoginLimiter } from './login-limiter.js';
+import { LoginBackoff, type LoginLimits } from '../util/login-backoff.js';
+import { refuseForeignLogin } from './login-origin.js';
 import { CONSOLE_CSS, consolePage } from './page.js';
 import { SessionStore, type SessionLimits } from './sessions.js';
 import { SystemSampler } from './system.js';
@@ -47,6 +49,11 @@ const SECURITY_HEADERS = {
   'x-frame-options': 'DENY',
 };
 
+/** The page, its assets and the login itself are open; every other route needs the token or a session. */
+const PUBLIC = { config: { access: 'public' as const } };
+/** The console has one user; the login limit counts per address and user all the same. */
+const ADMIN = 'admin';
+const loginLimits = (c: ConsoleConfig): LoginLimits => ({ maxFailures: c.login.maxFailures, delayMs: c.login.firstBackoffS * 1000, maxDelayMs: c.login.maxBackoffS * 1000, windowMs: c.login.windowS * 1000 });
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const problemView = (p: SourceProblem) => ({ line: p.line, path: p.path, message: p.message });
 
@@ -58,12 +65,12 @@ const problemView = (p: SourceProblem) => ({ line: p.line, path: p.path, message
  */
 export class WebConsole {
   readonly sessions: SessionStore;
-  readonly limiter: LoginLimiter;
+  readonly limiter: LoginBackoff;
   private readonly system = new SystemSampler();
 
   constructor(private readonly deps: WebConsoleDeps) {
     this.sessions = new SessionStore(deps.now);
-    this.limiter = new LoginLimiter(deps.now);
+    this.limiter = new LoginBackoff(deps.now);
   }
 
   private get cfg(): ConsoleConfig {
@@ -91,16 +98,16 @@ export class WebConsole {
 
   private pageRoutes(app: FastifyInstance): void {
     const off = (reply: FastifyReply) => reply.code(404).type('text/plain; charset=utf-8').send('The console is switched off on this gateway (console.enabled: false).');
-    app.get('/console', async (_req, reply) => reply.redirect('/console/'));
-    app.get('/console/', async (_req, reply) => {
+    app.get('/console', PUBLIC, async (_req, reply) => reply.redirect('/console/'));
+    app.get('/console/', PUBLIC, async (_req, reply) => {
       if (!this.cfg.enabled) return off(reply);
       return reply.headers(SECURITY_HEADERS).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(consolePage());
     });
-    app.get('/console/assets/console.css', async (_req, reply) => reply.headers(SECURITY_HEADERS).type('text/css; charset=utf-8').header('cache-control', 'no-cache').send(CONSOLE_CSS));
-    app.get<{ Params: { name: string } }>('/console/assets/:name', async (req, reply) => {
+    app.get('/console/assets/console.css', PUBLIC, async (_req, reply) => reply.headers(SECURITY_HEADERS).type('text/css; charset=utf-8').header('cache-control', 'no-cache').send(CONSOLE_CSS));
+    app.get<{ Params: { name: string } }>('/console/assets/:name', PUBLIC, async (req, reply) => {
       const name = req.params.name;
       const file = join(WEB_DIR, name);
-      if (!ASSET.test(name) || !existsSync(file)) return reply.code(404).send({ error: `no console asset ${name}` });
+      if (!ASSET.test(name) || !existsSync(file)) return reply.code(404).send({ error: `no console asset ${name.slice(0, 100)}` });
       return reply
         .headers(SECURITY_HEADERS)
         .type(name.endsWith('.map') ? 'application/json' : 'text/javascript; charset=utf-8')
@@ -111,7 +118,7 @@ export class WebConsole {
 
   private sessionRoutes(app: FastifyInstance): void {
     const secure = () => !!this.deps.gateway()?.loaded.config.api.tls;
-    app.get('/console/session', async (req, reply) => {
+    app.get('/console/session', PUBLIC, async (req, reply) => {
       const c = this.cfg;
       const r = this.sessions.get(readCookie(req.headers.cookie, SESSION_COOKIE), this.limits(), false);
       const view = this.deps.gateway();
@@ -120,27 +127,34 @@ export class WebConsole {
       if (!r.ok) return { ...base, loggedIn: false, reason: r.reason };
       return { ...base, loggedIn: true, csrf: r.session.csrf, expiresAt: new Date(this.sessions.expiresAt(r.session, this.limits())).toISOString() };
     });
-    app.post<{ Body: { password?: unknown } | undefined }>('/console/session', async (req, reply) => {
+    // Only a JSON login from the console page counts; a form or script on another site is refused first.
+    app.post<{ Body: { password?: unknown } | undefined }>('/console/session', { ...PUBLIC, onRequest: refuseForeignLogin }, async (req, reply) => {
       const c = this.cfg;
       if (!c.enabled) return reply.code(404).send({ code: 'disabled', error: 'the console is switched off on this gateway (console.enabled: false)' });
       if (!c.passwordHash) {
         return reply.code(409).send({ code: 'no-password', error: 'no admin password is set: run `gridgate console set-password --config <file>` on the gateway, then reload it' });
       }
-      const limits = { maxFailures: c.login.maxFailures, windowMs: c.login.windowS * 1000 };
-      const wait = this.limiter.retryAfterS(req.ip, limits);
-      if (wait > 0) return reply.code(429).header('retry-after', String(wait)).send({ code: 'rate-limited', retryAfterS: wait, error: `too many wrong passwords: try again in ${wait} s` });
       const password = req.body?.password;
-      const ok = typeof password === 'string' && password.length > 0 && password.length <= 1024 && (await verifyPassword(password, c.passwordHash));
-      if (!ok) {
-        const left = this.limiter.fail(req.ip, limits);
-        this.deps.log.warn({ from: req.ip, left }, 'console: wrong admin password');
-        if (left === 0) {
-          const w = this.limiter.retryAfterS(req.ip, limits);
-          return reply.code(429).header('retry-after', String(w)).send({ code: 'rate-limited', retryAfterS: w, error: `too many wrong passwords: try again in ${w} s` });
-        }
-        return reply.code(401).send({ code: 'wrong-password', remaining: left, error: 'wrong password' });
+      if (typeof password !== 'string' || !password.length || password.length > 1024) return reply.code(400).send({ code: 'bad-request', error: 'send {"password": "…"} (1 to 1024 characters)' });
+      const key = LoginBackoff.key(req.ip, ADMIN);
+      const limits = loginLimits(c);
+      const tooMany = (w: number) => reply.code(429).header('retry-after', String(w)).send({ code: 'rate-limited', retryAfterS: w, error: `too many wrong passwords: try again in ${w} s` });
+      const wait = this.limiter.retryAfterS(key, limits);
+      if (wait > 0) return tooMany(wait);
+      if (!this.limiter.begin(key)) return tooMany(1);
+      let ok: boolean;
+      try {
+        ok = await verifyPassword(password, c.passwordHash);
+      } finally {
+        this.limiter.done(key);
       }
-      this.limiter.succeed(req.ip);
+      if (!ok) {
+        const f = this.limiter.fail(key, limits);
+        this.deps.log.warn({ from: req.ip, left: f.remaining, waitS: f.retryAfterS }, 'console: wrong admin password');
+        if (f.retryAfterS > 0) return tooMany(f.retryAfterS);
+        return reply.code(401).send({ code: 'wrong-password', remaining: f.remaining, error: 'wrong password' });
+      }
+      this.limiter.succeed(key);
       const s = this.sessions.create();
       this.deps.log.info({ from: req.ip }, 'console: admin logged in');
       return reply
@@ -148,7 +162,7 @@ export class WebConsole {
         .header('cache-control', 'no-store')
         .send({ loggedIn: true, csrf: s.csrf, expiresAt: new Date(this.sessions.expiresAt(s, this.limits())).toISOString() });
     });
-    app.delete('/console/session', async (req, reply) => {
+    app.delete('/console/session', PUBLIC, async (req, reply) => {
       const id = readCookie(req.headers.cookie, SESSION_COOKIE);
       const r = this.sessions.get(id, this.limits(), false);
       // Logging out takes the CSRF token too: another site cannot end the session either.
@@ -165,22 +179,27 @@ export class WebConsole {
     };
     app.get('/api/v1/system', async () => this.system.sample(view().loaded.config.gateway.dataDir));
 
+    // Secrets (hashes, tokens, passwords) go out as <redacted>; the sha256 is of the file as it is.
     app.get('/api/v1/config', async (_req, reply) => {
       const text = readFileSync(this.deps.file, 'utf8');
       void reply.header('cache-control', 'no-store');
-      return { file: this.deps.file, text, sha256: sha256(text) };
+      return { file: this.deps.file, text: redactConfigText(text), sha256: sha256(text) };
     });
     app.post<{ Body: { text?: unknown } }>('/api/v1/config/validate', async (req, reply) => {
-      const text = req.body?.text;
-      if (typeof text !== 'string') return reply.code(400).send({ error: 'send {"text": "<the YAML of the config>"}' });
+      const edited = req.body?.text;
+      if (typeof edited !== 'string') return reply.code(400).send({ error: 'send {"text": "<the YAML of the config>"}' });
+      const { text, problems } = this.withSecrets(edited);
+      if (problems.length) return { ok: false, problems };
       const r = checkConfigText(this.deps.file, text, { env: this.deps.env });
       return { ok: r.problems.length === 0, problems: r.problems.map(problemView) };
     });
     app.put<{ Body: { text?: unknown; sha256?: unknown } }>('/api/v1/config', async (req, reply) => {
-      const text = req.body?.text;
-      if (typeof text !== 'string') return reply.code(400).send({ error: 'send {"text": "<the YAML of the config>", "sha256": "<of the text you edited>"}' });
+      const edited = req.body?.text;
+      if (typeof edited !== 'string') return reply.code(400).send({ error: 'send {"text": "<the YAML of the config>", "sha256": "<of the text you edited>"}' });
       const stale = this.staleBase(req.body.sha256);
       if (stale) return reply.code(409).send(stale);
+      const { text, problems } = this.withSecrets(edited);
+      if (problems.length) return reply.code(400).send({ code: 'invalid', error: 'the config would not validate, so nothing was changed', problems });
       return this.save(reply, text, 'config edited in the console');
     });
     app.post('/api/v1/config/reload', async (_req, reply) => {
@@ -226,6 +245,11 @@ export class WebConsole {
       }
       return this.save(reply, next, `zones of camera ${req.params.id} saved in the console`);
     });
+  }
+
+  /** The edited text with the file's secrets back where it still says <redacted>. */
+  private withSecrets(edited: string): { text: string; problems: ReturnType<typeof problemView>[] } {
+    return restoreRedacted(edited, readFileSync(this.deps.file, 'utf8'));
   }
 
   /** A 409 body when the file changed on disk since the client read it (another edit, a CLI command). */

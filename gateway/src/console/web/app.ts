@@ -625,6 +625,7 @@ class ConsoleApp {
       { class: 'config' },
       h('h2', {}, this.t('cfg.title')),
       fileEl,
+      h('p', { class: 'hint' }, this.t('cfg.redacted')),
       h(
         'div',
         { class: 'toolbar' },
