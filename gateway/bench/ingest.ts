@@ -206,7 +206,7 @@ ${devices}
     const url = `mqtt://127.0.0.1:${brokerPort}`;
     await waitFor('embedded broker', async () => {
       try {
-        const c = await mqtt.connectAsync(url, { username: 'd0', password: (await import('../src/southbound/broker/credentials.js')).derivedPassword(secret, 'd0'), reconnectPeriod: 0 });
+        const c = await mqtt.connectAsync(url, { clientId: 'd0', username: 'd0', password: (await import('../src/southbound/broker/credentials.js')).derivedPassword(secret, 'd0'), reconnectPeriod: 0 });
         await c.endAsync();
         return true;
       } catch {

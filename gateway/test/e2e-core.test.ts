@@ -160,7 +160,7 @@ devices:
     // acknowledges, so a forwarded forgery would arrive well within the wait).
     const forged: string[] = [];
     c.on('message', (topic, payload) => forged.push(`${topic} ${payload.toString()}`));
-    const intruder = await mqtt.connectAsync(`mqtt://127.0.0.1:${brokerPort}`, { clientId: 'cover-2-intruder', username: 'cover-2', password: pw.cover2, reconnectPeriod: 0 });
+    const intruder = await mqtt.connectAsync(`mqtt://127.0.0.1:${brokerPort}`, { clientId: 'cover-2:intruder', username: 'cover-2', password: pw.cover2, reconnectPeriod: 0 });
     await intruder.publishAsync('devices/cover-1/cmd', JSON.stringify({ command: 'open-lock' }), { qos: 1 });
     await intruder.publishAsync('devices/cover-1/cmd', JSON.stringify({ command: 'open-lock' }), { qos: 0 });
     await new Promise((r) => setTimeout(r, 1000));

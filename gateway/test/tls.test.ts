@@ -42,7 +42,7 @@ devices:
   const gw = new GatewayProcess(['run', '--config', cfg], { GW_PW: gwPw }).start();
   try {
     await gw.waitForLog('uplink connected');
-    const dev = await mqtt.connectAsync(`mqtts://127.0.0.1:${brokerTlsPort}`, { username: 'c1', password: devPw, ca: readFileSync(pki.ca), reconnectPeriod: 0 });
+    const dev = await mqtt.connectAsync(`mqtts://127.0.0.1:${brokerTlsPort}`, { clientId: 'c1', username: 'c1', password: devPw, ca: readFileSync(pki.ca), reconnectPeriod: 0 });
     await dev.publishAsync('devices/c1/up', JSON.stringify({ tilt_deg: 2 }), { qos: 1 });
     await consumer.waitFor('telemetry', (t) => t.deviceId === 'c1', 'telemetry over TLS both ways');
     await dev.endAsync();

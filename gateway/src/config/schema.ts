@@ -57,12 +57,35 @@ export const BrokerConfig = z
     maxPacketBytes: z.number().int().min(256).max(268435455).default(65536).describe('Connections sending a larger MQTT packet are closed before it is buffered'),
     rateLimit: z
       .object({
-        perSecond: z.number().positive().default(5).describe('Sustained messages per second per client'),
+        perSecond: z.number().positive().default(5).describe('Sustained messages per second per device, over all its connections and reconnects'),
         burst: z.number().int().positive().default(20),
       })
       .strict()
-      .default({ perSecond: 5, burst: 20 }),
+      .default({ perSecond: 5, burst: 20 })
+      .describe('Beyond it a QoS 0 message is dropped; a QoS 1/2 one is not acknowledged and the connection is closed, so the device sends it again after reconnecting'),
     maxClients: z.number().int().positive().default(5000),
+    maxConnectionsPerDevice: z
+      .number()
+      .int()
+      .min(1)
+      .max(16)
+      .default(1)
+      .describe('Connections one device may hold at once; a further one is refused (client ids: the device id, then "<id>:<suffix>"). A reconnect with the same client id replaces the old connection'),
+    login: z
+      .object({
+        freeFailures: z.number().int().min(1).max(100).default(3).describe('Wrong passwords from one address for one device before its logins must wait'),
+        maxBackoffS: z.number().int().min(1).max(3600).default(300).describe('Longest wait: 1 s after the free failures, doubling with each further wrong password, up to this'),
+        concurrentChecks: z
+          .number()
+          .int()
+          .min(1)
+          .max(4)
+          .default(1)
+          .describe('Password checks (scrypt: 16 MiB and tens to hundreds of ms of CPU each) run at once; a few more wait, further logins are refused with "server unavailable" and retried by the device'),
+      })
+      .strict()
+      .default({ freeFailures: 3, maxBackoffS: 300, concurrentChecks: 1 })
+      .describe('Device logins against password guessing (per address and device) and against exhausting the CPU'),
   })
   .strict();
 

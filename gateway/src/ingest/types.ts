@@ -45,6 +45,8 @@ export type RejectReason =
   | 'acl-denied'
   | 'rate-limited'
   | 'auth-failed'
+  /** A CONNECT refused for something other than its credentials: protocol version, client id, limits. */
+  | 'connect-refused'
   | 'bad-envelope'
   | 'bad-status';
 

@@ -3,6 +3,7 @@
 // ChirpStack v4:       https://www.chirpstack.io/docs/chirpstack/integrations/events.html
 // Both use the protobuf JSON mapping, which omits zero values: no f_port/fPort means port 0.
 import { Rejection } from '../../ingest/types.js';
+import { capText } from '../../util/cap.js';
 
 export interface LnsUplink {
   /** Lower-case hex, 16 characters. */
@@ -41,6 +42,15 @@ type Json = Record<string, unknown>;
 
 const bad = (message: string): Rejection => new Rejection('bad-envelope', message);
 
+/** A value the sender chose, for an error message: short, and never itself an error (deep nesting, cycles). */
+function preview(v: unknown): string {
+  try {
+    return capText(JSON.stringify(v) ?? String(v), 60);
+  } catch {
+    return `(an unprintable ${typeof v})`;
+  }
+}
+
 function parseObject(text: string, what: string): Json {
   let v: unknown;
   try {
@@ -62,19 +72,19 @@ function obj(o: Json, key: string, path: string): Json | undefined {
 function str(o: Json | undefined, key: string, path: string): string | undefined {
   const v = o?.[key];
   if (v === undefined || v === null || v === '') return undefined;
-  if (typeof v !== 'string') throw bad(`${path} must be a string, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'string') throw bad(`${path} must be a string, got ${preview(v)}`);
   return v;
 }
 
 function devEuiOf(v: string | undefined, path: string): string {
   if (v === undefined) throw bad(`${path} is missing: the uplink does not say which device sent it`);
-  if (!/^[0-9a-fA-F]{16}$/.test(v)) throw bad(`${path} must be 16 hex digits, got ${JSON.stringify(v)}`);
+  if (!/^[0-9a-fA-F]{16}$/.test(v)) throw bad(`${path} must be 16 hex digits, got ${preview(v)}`);
   return v.toLowerCase();
 }
 
 function fPortOf(v: unknown, path: string): number {
   if (v === undefined || v === null) return 0; // omitted zero value
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 255) throw bad(`${path} must be an integer 0…255, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 255) throw bad(`${path} must be an integer 0…255, got ${preview(v)}`);
   return v;
 }
 
@@ -83,7 +93,7 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 function payloadOf(v: unknown, fPort: number, path: string, portPath: string): Uint8Array {
   if (fPort === 0) throw new EmptyUplink(`${portPath} is 0 (or absent): a MAC-only uplink carries no application payload to decode`);
   if (v === undefined || v === null || v === '') throw new EmptyUplink(`${path} is absent: the uplink on fPort ${fPort} carries no application payload`);
-  if (typeof v !== 'string' || !BASE64.test(v)) throw bad(`${path} must be base64 text, got ${JSON.stringify(v).slice(0, 60)}`);
+  if (typeof v !== 'string' || !BASE64.test(v)) throw bad(`${path} must be base64 text, got ${preview(v)}`);
   return Uint8Array.from(Buffer.from(v, 'base64'));
 }
 
@@ -93,7 +103,7 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d
 function timeOf(v: string | undefined, path: string): number | undefined {
   if (v === undefined) return undefined;
   const t = RFC3339.test(v) ? Date.parse(v) : NaN;
-  if (!Number.isFinite(t)) throw bad(`${path} must be an RFC 3339 UTC timestamp, got ${JSON.stringify(v)}`);
+  if (!Number.isFinite(t)) throw bad(`${path} must be an RFC 3339 UTC timestamp, got ${preview(v)}`);
   return t;
 }
 
@@ -126,7 +136,7 @@ export function parseTtnV3Uplink(topic: string, text: string): LnsUplink {
   let topicDevice: string | undefined;
   if (topic) {
     const m = /^v3\/([^/]+)\/devices\/([^/]+)\/up$/.exec(topic);
-    if (!m) throw bad(`topic ${topic} is not a The Things Stack uplink topic (v3/{application}@{tenant}/devices/{device}/up)`);
+    if (!m) throw bad(`topic ${capText(topic)} is not a The Things Stack uplink topic (v3/{application}@{tenant}/devices/{device}/up)`);
     topicApp = m[1]!.split('@')[0];
     topicDevice = m[2];
   }
@@ -136,7 +146,7 @@ export function parseTtnV3Uplink(topic: string, text: string): LnsUplink {
   const up = obj(msg, 'uplink_message', 'uplink_message');
   if (!up) throw bad('uplink_message is missing: not an uplink (a join, downlink or service event?)');
   const deviceName = str(ids, 'device_id', 'end_device_ids.device_id') ?? topicDevice;
-  if (topicDevice && deviceName !== topicDevice) throw bad(`end_device_ids.device_id "${deviceName}" does not match the topic's device "${topicDevice}"`);
+  if (topicDevice && deviceName !== topicDevice) throw bad(`end_device_ids.device_id "${capText(deviceName ?? '')}" does not match the topic's device "${capText(topicDevice)}"`);
   const devEui = devEuiOf(str(ids, 'dev_eui', 'end_device_ids.dev_eui'), 'end_device_ids.dev_eui');
   const applicationId = str(obj(ids, 'application_ids', 'end_device_ids.application_ids'), 'application_id', 'end_device_ids.application_ids.application_id') ?? topicApp;
   const fPort = fPortOf(up.f_port, 'uplink_message.f_port');
@@ -154,7 +164,7 @@ export function parseChirpStackV4Up(topic: string, text: string): LnsUplink {
   let topicEui: string | undefined;
   if (topic) {
     const m = /^application\/([^/]+)\/device\/([^/]+)\/event\/up$/.exec(topic);
-    if (!m) throw bad(`topic ${topic} is not a ChirpStack v4 uplink topic (application/{application id}/device/{devEui}/event/up)`);
+    if (!m) throw bad(`topic ${capText(topic)} is not a ChirpStack v4 uplink topic (application/{application id}/device/{devEui}/event/up)`);
     topicApp = m[1];
     topicEui = m[2]!.toLowerCase();
   }
@@ -162,7 +172,7 @@ export function parseChirpStackV4Up(topic: string, text: string): LnsUplink {
   const info = obj(msg, 'deviceInfo', 'deviceInfo');
   if (!info) throw bad('deviceInfo is missing: not a ChirpStack v4 event (a v3 "devEUI" message, or protobuf encoding?)');
   const devEui = devEuiOf(str(info, 'devEui', 'deviceInfo.devEui'), 'deviceInfo.devEui');
-  if (topicEui && devEui !== topicEui) throw bad(`deviceInfo.devEui ${devEui} does not match the topic's DevEUI ${topicEui}`);
+  if (topicEui && devEui !== topicEui) throw bad(`deviceInfo.devEui ${devEui} does not match the topic's DevEUI ${capText(topicEui)}`);
   const fPort = fPortOf(msg.fPort, 'fPort');
   const bytes = payloadOf(msg.data, fPort, 'data', 'fPort');
   return compact({

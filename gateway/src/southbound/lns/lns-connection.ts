@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import type { LnsConfig } from '../../config/schema.js';
 import { Rejection, type RawUplink, type RejectReason } from '../../ingest/types.js';
 import type { DeviceRegistry } from '../../runtime/devices.js';
+import { UNKNOWN_SOURCE } from '../../runtime/rejects.js';
+import { capText } from '../../util/cap.js';
 import { readTlsFiles } from '../../util/tls.js';
 import { redactUrl } from '@gridgate/contract';
 import { EmptyUplink, LNS_UPLINK_TOPICS, parseChirpStackV4Up, parseTtnV3Uplink } from './formats.js';
@@ -95,7 +97,8 @@ export class LnsConnection {
       const up = this.cfg.kind === 'ttn-v3' ? parseTtnV3Uplink(topic, text) : parseChirpStackV4Up(topic, text);
       const device = this.deps.devices.byDevEui.get(up.devEui);
       if (!device || (device.config.lorawan?.lns && device.config.lorawan.lns !== this.cfg.id)) {
-        this.deps.reject(`deveui-${up.devEui}`, 'unknown-device', `DevEUI ${up.devEui} (${up.deviceName ?? 'unnamed'}) from ${source} is not configured on this gateway`);
+        // One shared row: DevEUIs of devices we do not know are the network server's (or a device's) choice.
+        this.deps.reject(UNKNOWN_SOURCE, 'unknown-device', `DevEUI ${up.devEui} (${capText(up.deviceName ?? 'unnamed', 64)}) from ${source} is not configured on this gateway`);
         return undefined;
       }
       return {
@@ -108,10 +111,10 @@ export class LnsConnection {
     } catch (e) {
       if (e instanceof EmptyUplink) return undefined; // MAC-only uplinks carry nothing for us: not an error
       if (e instanceof Rejection) {
-        this.deps.reject(source, e.reason, `${topic}: ${e.message}`);
+        this.deps.reject(source, e.reason, `${capText(topic)}: ${e.message}`);
         return undefined;
       }
-      this.deps.log.error({ lns: this.cfg.id, topic, err: (e as Error).message }, 'LNS message handling failed');
+      this.deps.log.error({ lns: this.cfg.id, topic: capText(topic), err: capText(String((e as Error)?.message ?? e), 200) }, 'LNS message handling failed');
       return undefined;
     }
   }
