@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,7 @@ import { CameraConfig, VideoConfig } from '../src/cameras/config.js';
 import { CameraStage } from '../src/cameras/stage.js';
 import type { Frame } from '../src/cameras/types.js';
 import { RtspServer } from '../src/cameras/virtual/rtsp-server.js';
-import { ffmpegChildren, ownCpuMs, testVideo } from './helpers/cameras.js';
+import { ffmpegChildren, ffmpegTakesUrlOnPipe, ownCpuMs, testVideo } from './helpers/cameras.js';
 import { freePort, sleep, waitFor } from './helpers/net.js';
 
 // Capture against a real GStreamer RTSP server on loopback and the real ffmpeg, with the faults cameras have in
@@ -63,6 +63,13 @@ async function stopAll(): Promise<void> {
 
 const cam = (r: Run) => r.stage.cameras.get('cam-1')!;
 
+/** The running ffmpeg's command line as every local user can read it. */
+function ffmpegCommandLine(): string {
+  const pids = ffmpegChildren();
+  assert.equal(pids.length, 1, 'one ffmpeg');
+  return readFileSync(`/proc/${pids[0]}/cmdline`, 'utf8').replaceAll('\0', ' ');
+}
+
 describe('camera capture against a real RTSP server', () => {
   let server: RtspServer;
   let video: string;
@@ -101,6 +108,22 @@ describe('camera capture against a real RTSP server', () => {
     assert.ok(r.frames.length <= elapsedS * 2 + 4, `${r.frames.length} frames in ${elapsedS.toFixed(1)} s at fps 2`);
     assert.deepEqual(r.availability, [{ id: 'cam-1', state: 'online' }]);
     assert.deepEqual(cam(r).status.stream, { codec: 'h264', width: 640, height: 480, fps: 10 });
+    await stopAll();
+    assert.deepEqual(ffmpegChildren(), []);
+  });
+
+  test('credentials reach ffmpeg through a pipe: not in its command line (/proc/<pid>/cmdline), and frames flow', async (t) => {
+    if (!(await ffmpegTakesUrlOnPipe())) {
+      t.skip('this ffmpeg (< 5.0) takes the credentials only in its command line: isolate the processes instead (docs/cameras.md)');
+      return;
+    }
+    const r = await runCamera({ source: { kind: 'rtsp', url: server.url, username: USER, password: PASSWORD }, fps: 2, input: { width: 64, height: 48 } });
+    await waitFor('2 frames', () => r.frames.length >= 2, 20_000);
+    const cmdline = ffmpegCommandLine();
+    assert.ok(!cmdline.includes(PASSWORD), `the password is in ffmpeg's command line: ${cmdline}`);
+    assert.ok(!cmdline.includes(`${USER}:`), `the user name is in ffmpeg's command line: ${cmdline}`);
+    assert.match(cmdline, / -i pipe:3 /);
+    assert.ok(!JSON.stringify(r.logs).includes(PASSWORD), 'nor in a log line');
     await stopAll();
     assert.deepEqual(ffmpegChildren(), []);
   });
@@ -243,6 +266,7 @@ describe('HTTP camera (MJPEG, basic auth)', () => {
     const elapsedS = (Date.now() - t0) / 1000;
     assert.ok(r.frames.length <= elapsedS + 3, `${r.frames.length} frames in ${elapsedS.toFixed(1)} s at 1 fps from a 5 fps stream`);
     assert.deepEqual(cam(r).status.stream, { codec: 'mjpeg', width: 320, height: 240 });
+    if (await ffmpegTakesUrlOnPipe()) assert.ok(!ffmpegCommandLine().includes('mjpeg-pw'), 'the password is not in the command line');
     await stopAll();
     const bad = await runCamera({ source: { kind: 'http', url, username: 'op', password: 'nope' } });
     await waitFor('offline', () => bad.availability.length > 0, 20_000);

@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { uplinkTopics, uuidv7 } from '@gridgate/contract';
 import { generatePassword } from '../src/southbound/broker/credentials.js';
 import { RtspServer } from '../src/cameras/virtual/rtsp-server.js';
-import { ffmpegProcessesWith, testVideo } from './helpers/cameras.js';
+import { ffmpegProcessesConnectedTo, processGone, testVideo } from './helpers/cameras.js';
 import { Consumer } from './helpers/consumer.js';
 import { assertValidMessage, contractValidators } from './helpers/contract.js';
 import { GatewayProcess } from './helpers/gateway-process.js';
@@ -129,9 +129,9 @@ cameras:
   });
 
   test('kill -9 of the gateway: its ffmpeg exits by itself (broken pipe), nothing is left streaming', async () => {
-    const marker = `:${server.info!.port}/stream`;
-    assert.equal(ffmpegProcessesWith(marker).length, 1);
+    const streaming = ffmpegProcessesConnectedTo(server.info!.port);
+    assert.equal(streaming.length, 1);
     await gw.kill('SIGKILL');
-    await waitFor('ffmpeg gone after the gateway died', () => ffmpegProcessesWith(marker).length === 0, 15_000);
+    await waitFor('ffmpeg gone after the gateway died', () => streaming.every(processGone), 15_000);
   });
 });

@@ -206,6 +206,25 @@ describe('ffmpeg command line and its messages', () => {
     assert.equal(urlInput('rtsp://h/x', undefined, undefined, { rtspTimeoutOption: '-stimeout' }).args.includes('-stimeout'), true, 'ffmpeg 4.x');
   });
 
+  test('with credentials, ffmpeg 5+ gets the address on a pipe (a concat script), never in its arguments', () => {
+    const pipe = { ...ff, urlOnPipe: true };
+    const input = urlInput("rtsp://10.0.0.5:8554/live/it's", 'admin', 'p@ss:w/rd', pipe);
+    const args = captureArgs(input, { width: 512, height: 512, fps: 1, decode: 'all' }, pipe);
+    assert.ok(!args.join(' ').includes('admin') && !args.join(' ').includes('p%40ss'), args.join(' '));
+    assert.deepEqual(args.slice(args.indexOf('-f'), args.indexOf('-i') + 2), ['-f', 'concat', '-safe', '0', '-analyzeduration', '1000000', '-probesize', '1000000', '-i', 'pipe:3']);
+    assert.equal(args[args.indexOf('-protocol_whitelist') + 1], 'pipe,rtsp,rtsps,rtp,srtp,udp,tcp,tls,http,https,httpproxy', 'no file: protocol');
+    assert.equal(
+      input.script,
+      "ffconcat version 1.0\nfile 'rtsp://admin:p%40ss%3Aw%2Frd@10.0.0.5:8554/live/it'\\''s'\noption rtsp_transport tcp\noption allowed_media_types video\noption timeout 10000000\noption analyzeduration 1000000\noption probesize 1000000\n",
+    );
+    assert.equal(input.display, "rtsp://10.0.0.5:8554/live/it's");
+    const http = urlInput('http://10.0.0.6/video.mjpg', 'op', 'pw', pipe);
+    assert.match(http.script!, /^file 'http:\/\/op:pw@10\.0\.0\.6\/video\.mjpg'\noption rw_timeout 10000000\noption use_wallclock_as_timestamps 1\n/m);
+    // Nothing secret: the address stays in the arguments, as ffmpeg < 5 always needs it.
+    assert.deepEqual(urlInput('rtsp://10.0.0.5/x', undefined, undefined, pipe).args.slice(-2), ['-i', 'rtsp://10.0.0.5/x']);
+    assert.equal(urlInput('rtsp://10.0.0.5/x', undefined, undefined, pipe).script, undefined);
+  });
+
   test('lines ffmpeg 5.1 printed against the test server are classified', () => {
     const cases: Array<[string, string | undefined]> = [
       ['[rtsp @ 0x560d8d7859c0] [error] method DESCRIBE failed: 401 Unauthorized', 'auth-failed'],

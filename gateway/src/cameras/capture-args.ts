@@ -3,8 +3,10 @@ import type { FfmpegInfo } from './ffmpeg.js';
 
 /** How ffmpeg opens one camera's stream. */
 export interface CaptureInput {
-  /** ffmpeg input options ending with `-i <url>`. May hold credentials: never log them. */
+  /** ffmpeg input options ending with `-i <url>`. May hold credentials (ffmpeg < 5): never log them. */
   args: string[];
+  /** What ffmpeg reads on its fd 3 (`-i pipe:3`): the stream address with its credentials. Never log it. */
+  script?: string;
   /** The address without credentials, for logs and status. */
   display: string;
   /** Checked with a TCP connect before ffmpeg is started: a camera that is not there costs no process. */
@@ -32,6 +34,15 @@ export function withCredentials(url: string, username?: string, password?: strin
   return u.toString();
 }
 
+function hasCredentials(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.username !== '' || u.password !== '';
+  } catch {
+    return false;
+  }
+}
+
 /** The URL with any user name and password removed. */
 export function withoutCredentials(url: string): string {
   try {
@@ -54,20 +65,36 @@ export function probeTarget(url: string): { host: string; port: number } | undef
   }
 }
 
-/** ffmpeg input options for a stream URL (rtsp/http) with its credentials. */
-export function urlInput(url: string, username: string | undefined, password: string | undefined, ff: Pick<FfmpegInfo, 'rtspTimeoutOption'>): CaptureInput {
+/** The protocols a camera stream may use (and the pipe its address comes on); nothing else, no local files. */
+const STREAM_PROTOCOLS = 'pipe,rtsp,rtsps,rtp,srtp,udp,tcp,tls,http,https,httpproxy';
+
+/**
+ * ffmpeg input options for a stream URL (rtsp/http) with its credentials. With credentials and an ffmpeg that
+ * can (5.0+), the address and its options go in a concat script that ffmpeg reads from a pipe: anything in its
+ * command line is readable by every local user (/proc/<pid>/cmdline).
+ */
+export function urlInput(url: string, username: string | undefined, password: string | undefined, ff: Pick<FfmpegInfo, 'rtspTimeoutOption'> & Partial<Pick<FfmpegInfo, 'urlOnPipe'>>): CaptureInput {
   const full = withCredentials(url, username, password);
   const display = withoutCredentials(url);
   const probe = probeTarget(url);
   // A short probe: RTSP describes the stream in its SDP, there is no need to read seconds of it first.
   const common = ['-analyzeduration', '1000000', '-probesize', '1000000'];
-  if (/^rtsps?:/i.test(url)) {
-    // TCP (interleaved): no UDP ports to open through NAT or firewalls, no packet loss smearing frames;
-    // video only: the camera does not even send its audio.
-    return { args: ['-rtsp_transport', 'tcp', '-allowed_media_types', 'video', ff.rtspTimeoutOption, String(IO_TIMEOUT_US), ...common, '-i', full], display, ...(probe && { probe }) };
-  }
-  // MJPEG over HTTP carries no timestamps: stamp frames on arrival, so frames are taken by wall time.
-  return { args: ['-rw_timeout', String(IO_TIMEOUT_US), '-use_wallclock_as_timestamps', '1', ...common, '-i', full], display, ...(probe && { probe }) };
+  const options = /^rtsps?:/i.test(url)
+    ? // TCP (interleaved): no UDP ports to open through NAT or firewalls, no packet loss smearing frames;
+      // video only: the camera does not even send its audio.
+      ['-rtsp_transport', 'tcp', '-allowed_media_types', 'video', ff.rtspTimeoutOption, String(IO_TIMEOUT_US), ...common]
+    : // MJPEG over HTTP carries no timestamps: stamp frames on arrival, so frames are taken by wall time.
+      ['-rw_timeout', String(IO_TIMEOUT_US), '-use_wallclock_as_timestamps', '1', ...common];
+  const where = { display, ...(probe && { probe }) };
+  if (!ff.urlOnPipe || !hasCredentials(full)) return { args: [...options, '-i', full], ...where };
+  return { args: ['-protocol_whitelist', STREAM_PROTOCOLS, '-f', 'concat', '-safe', '0', ...common, '-i', 'pipe:3'], script: concatScript(full, options), ...where };
+}
+
+/** A one-file concat script (ffmpeg 5.0+): the address quoted, the demuxer options as `option` lines. */
+export function concatScript(url: string, options: string[]): string {
+  const lines = ['ffconcat version 1.0', `file '${url.replaceAll("'", "'\\''")}'`];
+  for (let i = 0; i < options.length; i += 2) lines.push(`option ${options[i]!.replace(/^-/, '')} ${options[i + 1]!}`);
+  return `${lines.join('\n')}\n`;
 }
 
 /** ffmpeg input options for a video file played in real time (demos, tests). */
@@ -76,7 +103,7 @@ export function fileInput(path: string, loop: boolean): CaptureInput {
 }
 
 /** Input options for a configured source that needs no lookup first (everything but ONVIF). */
-export function directInput(source: Exclude<CameraSource, { kind: 'onvif' }>, ff: Pick<FfmpegInfo, 'rtspTimeoutOption'>): CaptureInput {
+export function directInput(source: Exclude<CameraSource, { kind: 'onvif' }>, ff: Pick<FfmpegInfo, 'rtspTimeoutOption' | 'urlOnPipe'>): CaptureInput {
   return source.kind === 'file' ? fileInput(source.path, source.loop) : urlInput(source.url, source.username, source.password, ff);
 }
 

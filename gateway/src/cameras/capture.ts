@@ -1,5 +1,6 @@
 import { spawn as nodeSpawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
+import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import { backoffDelay } from '../util/backoff.js';
 import { captureArgs, type CaptureInput, type OutputShape } from './capture-args.js';
@@ -166,7 +167,11 @@ export class FrameCapture {
     return new Promise((resolve) => {
       let child: ChildProcess;
       try {
-        child = spawn(this.deps.ffmpeg.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+        child = spawn(this.deps.ffmpeg.path, args, { stdio: ['ignore', 'pipe', 'pipe', ...(input.script === undefined ? [] : ['pipe' as const])] });
+        // The address with its credentials, on fd 3 (`-i pipe:3`): a few hundred bytes, within the pipe's buffer.
+        // An ffmpeg that exits before reading it closes the pipe: that is reported by its exit, not here.
+        const toFfmpeg = child.stdio[3] as Writable | null | undefined;
+        if (toFfmpeg) toFfmpeg.on('error', () => {}).end(input.script);
       } catch (e) {
         resolve({ frames: 0, problem: { kind: 'ffmpeg-missing', message: problemMessage('ffmpeg-missing', { display: input.display }), detail: (e as Error).message, at: Date.now() } });
         return;

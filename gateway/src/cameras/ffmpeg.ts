@@ -11,6 +11,11 @@ export interface FfmpegInfo {
   fpsMode: boolean;
   /** RTSP socket timeout option: -timeout (5.0+) or -stimeout (4.x, where -timeout means listen). */
   rtspTimeoutOption: '-timeout' | '-stimeout';
+  /**
+   * Takes a stream address with its options from a pipe (a concat script with per-file `option` lines, 5.0+),
+   * so that camera credentials stay out of its command line, which every local user can read.
+   */
+  urlOnPipe: boolean;
 }
 
 export class FfmpegMissing extends Error {
@@ -65,7 +70,7 @@ function info(c: Candidate, version: string): FfmpegInfo {
   const m = /^(\d+)\.(\d+)/.exec(version);
   // Builds from git ("N-12345-g…") are recent.
   const [major, minor] = m ? [Number(m[1]), Number(m[2])] : [99, 0];
-  return { path: c.path, via: c.via, version, fpsMode: major > 5 || (major === 5 && minor >= 1), rtspTimeoutOption: major >= 5 ? '-timeout' : '-stimeout' };
+  return { path: c.path, via: c.via, version, fpsMode: major > 5 || (major === 5 && minor >= 1), rtspTimeoutOption: major >= 5 ? '-timeout' : '-stimeout', urlOnPipe: major >= 5 };
 }
 
 /** The version word of `ffmpeg -version`'s first line ("ffmpeg version 5.1.6-0+deb12u1 Copyright …"). */

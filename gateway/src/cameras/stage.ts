@@ -77,6 +77,13 @@ export class CameraStage {
       return;
     }
     this.deps.log.info({ ffmpeg: this.ffmpeg.path, via: this.ffmpeg.via, version: this.ffmpeg.version }, 'cameras: using ffmpeg');
+    const withPassword = [...this.infos.values()].filter((i) => i.config.enabled && 'password' in i.config.source && i.config.source.password).map((i) => i.id);
+    if (!this.ffmpeg.urlOnPipe && withPassword.length) {
+      this.deps.log.warn(
+        { cameras: withPassword, version: this.ffmpeg.version },
+        'cameras: this ffmpeg (before 5.0) takes camera passwords only in its command line, which every local user can read; use ffmpeg 5 or later (docs/cameras.md)',
+      );
+    }
     for (const info of this.infos.values()) {
       if (!info.config.enabled) continue;
       const ffmpeg = this.ffmpeg;

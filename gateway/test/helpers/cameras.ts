@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from './shared.js';
 
@@ -44,16 +44,68 @@ export function ffmpegChildren(parent = process.pid): number[] {
   });
 }
 
-/** ffmpeg processes anywhere whose command line contains `marker` (e.g. the test server's port). */
-export function ffmpegProcessesWith(marker: string): number[] {
+/**
+ * ffmpeg processes anywhere with an established TCP connection to `port` (a test server's). Found by their
+ * sockets, not their command line: a stream address with credentials is not there.
+ */
+export function ffmpegProcessesConnectedTo(port: number): number[] {
+  const inodes = socketInodesTo(port);
   return pids().filter((p) => {
     if (readStat(p)?.comm !== 'ffmpeg') return false;
+    let fds: string[] = [];
     try {
-      return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(marker);
+      fds = readdirSync(`/proc/${p}/fd`);
     } catch {
       return false;
     }
+    return fds.some((fd) => {
+      try {
+        return inodes.has(/^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${p}/fd/${fd}`))?.[1] ?? '');
+      } catch {
+        return false; // closed meanwhile
+      }
+    });
   });
+}
+
+/** Inodes of this network namespace's established TCP sockets whose remote port is `port`. */
+function socketInodesTo(port: number): Set<string> {
+  const out = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length > 9 && f[3] === '01' && parseInt(f[2]!.split(':')[1]!, 16) === port) out.add(f[9]!);
+    }
+  }
+  return out;
+}
+
+/** True once a process has exited (no /proc entry, or a zombie nobody reaped yet). */
+export function processGone(pid: number): boolean {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return s.slice(s.lastIndexOf(')') + 2, s.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * Whether the ffmpeg the cameras use can read a stream address from a pipe (5.0+: per-file options in concat
+ * scripts). Read from its version, not from the gateway's own flag, so that a gateway that stopped using the
+ * pipe fails the tests instead of skipping them.
+ */
+export async function ffmpegTakesUrlOnPipe(): Promise<boolean> {
+  const { resolveFfmpeg } = await import('../../src/cameras/ffmpeg.js');
+  const major = /^(\d+)\./.exec((await resolveFfmpeg()).version)?.[1];
+  return major === undefined || Number(major) >= 5; // builds from git ("N-…") are new
 }
 
 /** CPU time (user + system) of a process in ms, from /proc; 0 when it is gone. */
