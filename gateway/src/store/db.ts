@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { ensureDataDir } from './data-dir.js';
 import { isDamage, quarantine, readHeaderProblem } from './integrity.js';
 
 export type Db = Database.Database;
@@ -31,7 +31,7 @@ export interface OpenOptions {
  * Each module creates its own tables with `CREATE TABLE IF NOT EXISTS` where it is constructed.
  */
 export function openDatabase(dataDir: string, opts: OpenOptions = {}): Db {
-  mkdirSync(dataDir, { recursive: true, mode: 0o750 });
+  ensureDataDir(dataDir);
   const path = join(dataDir, opts.file ?? 'gridgate.db');
   let reason = readHeaderProblem(path);
   if (!reason) {
@@ -42,7 +42,7 @@ export function openDatabase(dataDir: string, opts: OpenOptions = {}): Db {
       db.close();
       reason = `SQLite's quick check failed: ${check}`;
     } catch (e) {
-      if (!isDamage(e)) throw e;
+      if (!isDamage(e)) throw new Error(`cannot open the database ${path}: ${(e as Error).message}`, { cause: e });
       reason = (e as Error).message;
     }
   }
