@@ -1,6 +1,6 @@
 #!/bin/bash
 # Installs GridGate on bare metal as a systemd service: Raspberry Pi OS bookworm (arm64) on a Pi 4 or 5, or any
-# Debian/Ubuntu with systemd and Node.js >= 20. Run it as root from a built checkout (`npm ci` done) or with a
+# Debian/Ubuntu with systemd and Node.js 24 (>= 20 runs). Run it as root from a built checkout (`npm ci` done) or with a
 # bundle made by docker/bundle.mjs on a machine of the same architecture. Running it again upgrades in place:
 # the config, the environment file and the state are kept.
 #
@@ -45,10 +45,12 @@ booted=0
 [ -d /run/systemd/system ] && booted=1
 case "$data_dir" in "" | /*) ;; *) die "--data-dir must be an absolute path" ;; esac
 
-# Node.js >= 20 at /usr/bin/node, which the unit runs. Raspberry Pi OS bookworm ships 18: install 20 from
-# NodeSource first (docs/deployment.md).
+# Node.js at /usr/bin/node, which the unit runs: 24 LTS, as in the images. The gateway still runs on 20, but 20
+# gets no security fixes since April 2026. Raspberry Pi OS bookworm ships 18: install 24 from NodeSource first
+# (docs/deployment.md).
 node_major=$(/usr/bin/node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-[ "$node_major" -ge 20 ] || die "Node.js >= 20 is required at /usr/bin/node (found: $(/usr/bin/node --version 2>/dev/null || echo none)); docs/deployment.md shows how to install it"
+[ "$node_major" -ge 20 ] || die "Node.js 24 (20 at the least) is required at /usr/bin/node (found: $(/usr/bin/node --version 2>/dev/null || echo none)); docs/deployment.md shows how to install it"
+[ "$node_major" -ge 22 ] || echo "install.sh: warning: Node.js $(/usr/bin/node --version) is past its end of life (no security fixes): install Node.js 24 (docs/deployment.md)" >&2
 
 say "packages: ffmpeg, ca-certificates, procps (kill, for systemctl reload)"
 export DEBIAN_FRONTEND=noninteractive

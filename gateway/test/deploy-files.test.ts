@@ -80,11 +80,24 @@ test('YAML deployment files pass yamllint', () => {
 });
 
 test('shell scripts pass shellcheck', () => {
-  const r = tool('shellcheck', ['docker/entrypoint.sh', 'deploy/install.sh'], 'shellcheck');
+  const r = tool('shellcheck', ['docker/entrypoint.sh', 'deploy/install.sh', 'scripts/test-node24.sh', '.ci/run'], 'shellcheck');
   assert.equal(r.code, 0, r.out);
   const dir = mkdtempSync(join(tmpdir(), 'gg-lint-'));
   writeFileSync(join(dir, 'bad.sh'), '#!/bin/sh\nrm -rf $1/data\n');
   assert.match(tool('shellcheck', [join(dir, 'bad.sh')]).out, /SC2086/);
+});
+
+test('the images and the installer ship Node 24 LTS, the code keeps running on 20, CI tests on both', () => {
+  // Node 20 is past its end of life (April 2026); 24 is maintained until April 2028.
+  for (const f of DOCKERFILES) assert.match(readFileSync(at(f), 'utf8'), /^ARG NODE_VERSION=24$/m, `${f} builds on Node 24`);
+  const deployment = readFileSync(at('docs/deployment.md'), 'utf8');
+  assert.match(deployment, /deb\.nodesource\.com\/setup_24\.x/, 'docs/deployment.md installs Node 24');
+  assert.doesNotMatch(deployment, /setup_(1\d|2[0-3])\.x/, 'no older Node in the instructions');
+  assert.match(readFileSync(at('deploy/install.sh'), 'utf8'), /Node\.js 24 \(20 at the least\) is required/);
+  const engines = (JSON.parse(readFileSync(at('package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
+  assert.equal(engines, '>=20.10', 'the gateway still runs on the Node 20 machines in the field');
+  const ci = readFileSync(at('.ci/run'), 'utf8');
+  assert.ok(ci.indexOf('scripts/test-node24.sh') > ci.indexOf('npm test'), '.ci/run runs the suite on Node 24 after Node 20');
 });
 
 test('the systemd unit passes systemd-analyze verify', () => {
