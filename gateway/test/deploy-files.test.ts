@@ -80,7 +80,7 @@ test('YAML deployment files pass yamllint', () => {
 });
 
 test('shell scripts pass shellcheck', () => {
-  const r = tool('shellcheck', ['docker/entrypoint.sh', 'deploy/install.sh', 'scripts/test-node24.sh', '.ci/run'], 'shellcheck');
+  const r = tool('shellcheck', ['docker/entrypoint.sh', 'deploy/install.sh', 'scripts/test-node24.sh', 'scripts/arm64-smoke.sh', '.ci/run'], 'shellcheck');
   assert.equal(r.code, 0, r.out);
   const dir = mkdtempSync(join(tmpdir(), 'gg-lint-'));
   writeFileSync(join(dir, 'bad.sh'), '#!/bin/sh\nrm -rf $1/data\n');
