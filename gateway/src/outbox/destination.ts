@@ -1,5 +1,11 @@
 import type { Lane } from './lanes.js';
-import type { SqliteOutbox, StoredMessage } from './outbox.js';
+import type { StoredMessage } from './stored-message.js';
+
+/** What a destination needs of the outbox: its rows, and a word when delivery progressed. */
+export interface OutboxRows {
+  readRows(lane: Lane, after: number, limit: number): StoredMessage[];
+  progressed(): void;
+}
 
 /**
  * One reader of the outbox (the MQTT uplink, the InfluxDB sink): reads lanes in seq order and reports
@@ -17,7 +23,7 @@ export class Destination {
   constructor(
     readonly name: string,
     readonly lanes: readonly Lane[],
-    private readonly outbox: SqliteOutbox,
+    private readonly outbox: OutboxRows,
   ) {}
 
   /** Stored messages of `lane` after `after`, oldest first. */

@@ -3,7 +3,7 @@ import { backoffDelay } from '../util/backoff.js';
 import { AckTracker } from './ack-tracker.js';
 import type { Destination } from './destination.js';
 import { LANES, type Lane } from './lanes.js';
-import type { StoredMessage } from './outbox.js';
+import type { StoredMessage } from './stored-message.js';
 
 /** What delivery needs from the connection to the central broker. */
 export interface Publisher {

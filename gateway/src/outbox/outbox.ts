@@ -8,20 +8,10 @@ import { LANES, laneOf, type Lane } from './lanes.js';
 import { planOldestFirst, planThinning, type Held } from './thinning.js';
 import { WalSync } from './wal-sync.js';
 import { RecentRows } from './recent-rows.js';
+import type { StoredMessage } from './stored-message.js';
 import type { SyncTimesStats } from './sync-times.js';
 
 /** A message as the outbox stores it. */
-export interface StoredMessage {
-  seq: number;
-  lane: Lane;
-  topic: string;
-  payload: string;
-  qos: 0 | 1;
-  retain: boolean;
-  class: DeliveryClass;
-  createdAt: number;
-}
-
 interface Buffered {
   seq: number;
   lane: Lane;

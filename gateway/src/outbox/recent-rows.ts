@@ -1,4 +1,4 @@
-import type { StoredMessage } from './outbox.js';
+import type { StoredMessage } from './stored-message.js';
 
 /**
  * The newest durable rows of one outbox lane, in seq order, so that a destination that keeps up reads what
