@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import { CameraConfig, VideoConfig } from '../src/cameras/config.js';
-import { resolveFfmpeg } from '../src/cameras/ffmpeg.js';
-import { CameraStage } from '../src/cameras/stage.js';
-import { RtspServer } from '../src/cameras/virtual/rtsp-server.js';
+import { CameraConfig, VideoConfig } from '../src/southbound/cameras/config.js';
+import { resolveFfmpeg } from '../src/southbound/cameras/ffmpeg.js';
+import { CameraStage } from '../src/southbound/cameras/stage.js';
+import { RtspServer } from '../fakes/virtual-camera/rtsp-server.js';
 
 const repoRoot = resolve(fileURLToPath(import.meta.url), '../../../..');
 const args = process.argv.slice(2);

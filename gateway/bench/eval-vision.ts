@@ -6,14 +6,14 @@
 //     on frames held out from the ones that formed the camera's clean baseline.
 import { join } from 'node:path';
 import pino from 'pino';
-import type { Frame } from '../src/cameras/types.js';
-import { builtinModel } from '../src/vision/detector/model.js';
-import { WorkerPoolDetector } from '../src/vision/detector/pool.js';
-import type { DetectionResult, Detector } from '../src/vision/detector/types.js';
-import { addHaze, HazeBaseline, hazeIndex, hazeStats } from '../src/vision/haze/haze.js';
-import { loadCameraProfiles } from '../src/vision/rules/load.js';
-import type { CameraProfile, HazeRule } from '../src/vision/rules/profile.js';
-import { CameraDetection } from '../src/vision/stage.js';
+import type { Frame } from '../src/southbound/cameras/types.js';
+import { builtinModel } from '../src/pipeline/vision/detector/model.js';
+import { WorkerPoolDetector } from '../src/pipeline/vision/detector/pool.js';
+import type { DetectionResult, Detector } from '../src/pipeline/vision/detector/types.js';
+import { addHaze, HazeBaseline, hazeIndex, hazeStats } from '../src/pipeline/vision/haze/haze.js';
+import { loadCameraProfiles } from '../src/pipeline/vision/rules/load.js';
+import type { CameraProfile, HazeRule } from '../src/pipeline/vision/rules/profile.js';
+import { CameraDetection } from '../src/pipeline/vision/stage.js';
 import { detectAll, loadFrames, r3, repoRoot, vtestPath } from './media.js';
 
 const log = pino({ level: 'silent' });

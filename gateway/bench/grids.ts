@@ -2,9 +2,9 @@
 // grids), each about 100 m × 100 m, drawn as a perturbed lattice so no two are the same rectangle.
 // Prints medians of 5 runs and the ratio of the bucket index against a linear scan (the reference).
 import { performance } from 'node:perf_hooks';
-import { findGaps, findOverlaps } from '../src/grids/check.js';
-import { GridMap } from '../src/grids/grid-map.js';
-import { prng } from '../src/sim/scenario.js';
+import { findGaps, findOverlaps } from '../src/pipeline/grids/check.js';
+import { GridMap } from '../src/pipeline/grids/grid-map.js';
+import { prng } from '../fakes/sim/scenario.js';
 
 const N = 40; // 40 × 40 grids
 const DLAT = 0.0009; // ~100 m

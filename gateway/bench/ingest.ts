@@ -15,7 +15,7 @@ import { startMosquitto, type Mosquitto } from '../test/helpers/mosquitto.js';
 import { freePort, waitFor } from '../test/helpers/net.js';
 import { GatewayProcess } from '../test/helpers/gateway-process.js';
 import { repoRoot } from '../test/helpers/shared.js';
-import { countsSince, syncQuantile } from '../src/outbox/sync-times.js';
+import { countsSince, syncQuantile } from '../src/northbound/outbox/sync-times.js';
 import { syncBoundText } from '../src/cli/status-format.js';
 import { GATEWAY_NODE_FLAGS } from '../src/runtime/node-flags.js';
 

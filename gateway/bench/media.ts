@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Frame } from '../src/cameras/types.js';
-import type { DetectionResult, Detector } from '../src/vision/detector/types.js';
-import { readFrames } from '../src/vision/video/ffmpeg-frames.js';
+import type { Frame } from '../src/southbound/cameras/types.js';
+import type { DetectionResult, Detector } from '../src/pipeline/vision/detector/types.js';
+import { readFrames } from '../src/pipeline/vision/video/ffmpeg-frames.js';
 
 // Runs from gateway/dist/bench/: the repository root is three levels up.
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
-import { CentralBroker } from '../src/demo/central-broker.js';
+import { CentralBroker } from '../fakes/demo/central-broker.js';
 import { generatePassword } from '../src/southbound/broker/credentials.js';
 import { trustCertificate } from '../src/southbound/opcua/pki.js';
 import { readCertificate } from 'node-opcua-crypto';

@@ -5,13 +5,13 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import type { Frame } from '../src/cameras/types.js';
-import { builtinModel } from '../src/vision/detector/model.js';
-import { WorkerPoolDetector } from '../src/vision/detector/pool.js';
-import type { BackendChoice } from '../src/vision/detector/tf-runtime.js';
-import { loadCameraProfiles } from '../src/vision/rules/load.js';
-import { CameraDetection } from '../src/vision/stage.js';
-import { readFrames } from '../src/vision/video/ffmpeg-frames.js';
+import type { Frame } from '../src/southbound/cameras/types.js';
+import { builtinModel } from '../src/pipeline/vision/detector/model.js';
+import { WorkerPoolDetector } from '../src/pipeline/vision/detector/pool.js';
+import type { BackendChoice } from '../src/pipeline/vision/detector/tf-runtime.js';
+import { loadCameraProfiles } from '../src/pipeline/vision/rules/load.js';
+import { CameraDetection } from '../src/pipeline/vision/stage.js';
+import { readFrames } from '../src/pipeline/vision/video/ffmpeg-frames.js';
 import { detectAll, loadFrames, median, r1, repoRoot, vtestPath } from './media.js';
 
 const log = pino({ level: 'silent' });

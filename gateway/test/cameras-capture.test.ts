@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import sharp from 'sharp';
-import { CameraConfig, VideoConfig } from '../src/cameras/config.js';
-import { CameraStage } from '../src/cameras/stage.js';
-import type { Frame } from '../src/cameras/types.js';
-import { RtspServer } from '../src/cameras/virtual/rtsp-server.js';
+import { CameraConfig, VideoConfig } from '../src/southbound/cameras/config.js';
+import { CameraStage } from '../src/southbound/cameras/stage.js';
+import type { Frame } from '../src/southbound/cameras/types.js';
+import { RtspServer } from '../fakes/virtual-camera/rtsp-server.js';
 import { ffmpegChildren, ffmpegTakesUrlOnPipe, ownCpuMs, testVideo } from './helpers/cameras.js';
 import { freePort, sleep, waitFor } from './helpers/net.js';
 
@@ -50,7 +50,7 @@ async function runCamera(camera: Record<string, unknown>, o: { ffmpegMissing?: b
     setAvailability: (id, state, _at, reason) => availability.push({ id, state, ...(reason && { reason }) }),
     consumerFor: () => ({ onFrame: (f) => void frames.push(f) }),
     log: pino({ level: 'debug' }, sink),
-    ...(o.ffmpegMissing && { resolveFfmpeg: () => import('../src/cameras/ffmpeg.js').then((m) => m.resolveFfmpeg({ env: { PATH: '/nonexistent' }, staticPath: async () => undefined })) }),
+    ...(o.ffmpegMissing && { resolveFfmpeg: () => import('../src/southbound/cameras/ffmpeg.js').then((m) => m.resolveFfmpeg({ env: { PATH: '/nonexistent' }, staticPath: async () => undefined })) }),
   });
   running.push(stage);
   await stage.start();

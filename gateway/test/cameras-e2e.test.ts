@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { uplinkTopics, uuidv7 } from '@gridgate/contract';
 import { generatePassword } from '../src/southbound/broker/credentials.js';
-import { RtspServer } from '../src/cameras/virtual/rtsp-server.js';
+import { RtspServer } from '../fakes/virtual-camera/rtsp-server.js';
 import { ffmpegProcessesConnectedTo, processGone, testVideo } from './helpers/cameras.js';
 import { Consumer } from './helpers/consumer.js';
 import { assertValidMessage, contractValidators } from './helpers/contract.js';

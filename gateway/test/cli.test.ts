@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { ttnV3Up } from '../src/sim/lns-messages.js';
+import { ttnV3Up } from '../fakes/sim/lns-messages.js';
 import { runCli, GatewayProcess } from './helpers/gateway-process.js';
 import { startMosquitto } from './helpers/mosquitto.js';
 import { Consumer } from './helpers/consumer.js';

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
-import { CodecError, type Codec, type RawFields } from '../src/codecs/codec.js';
-import { builtinCodecs, decodeBytes, encodeFields, type CodecParams } from '../src/codecs/index.js';
+import { CodecError, type Codec, type RawFields } from '../src/profiles/codecs/codec.js';
+import { builtinCodecs, decodeBytes, encodeFields, type CodecParams } from '../src/profiles/codecs/index.js';
 import { sharedFile } from './helpers/shared.js';
 
 interface Example {

@@ -4,7 +4,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/load.js';
-import { SourceError } from '../src/config/yaml-source.js';
+import { SourceError } from '../src/util/yaml-source.js';
 import { runCli } from './helpers/gateway-process.js';
 
 const PROFILE = `id: test-cover

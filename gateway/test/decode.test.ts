@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { builtinCodecs } from '../src/codecs/index.js';
-import { decodeUplink } from '../src/ingest/decode.js';
-import { Rejection, type RejectReason, type UplinkContent } from '../src/ingest/types.js';
+import { builtinCodecs } from '../src/profiles/codecs/index.js';
+import { decodeUplink } from '../src/pipeline/decode/decode.js';
+import { Rejection, type RejectReason, type UplinkContent } from '../src/pipeline/decode/types.js';
 import { DeviceProfile } from '../src/profiles/schema.js';
 
 const codecs = builtinCodecs();

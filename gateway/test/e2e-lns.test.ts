@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { generatePassword } from '../src/southbound/broker/credentials.js';
-import { chirpStackV4Up, ttnV3Up } from '../src/sim/lns-messages.js';
+import { chirpStackV4Up, ttnV3Up } from '../fakes/sim/lns-messages.js';
 import { startMosquitto, type Mosquitto } from './helpers/mosquitto.js';
 import { GatewayProcess } from './helpers/gateway-process.js';
 import { freePort, waitFor } from './helpers/net.js';

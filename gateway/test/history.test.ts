@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import pino from 'pino';
-import { HistoryConfig } from '../src/history/config.js';
-import { parseDuration, parseTime, planHistory } from '../src/history/query.js';
-import { historyRoutes } from '../src/history/routes.js';
-import { HistoryStore, type HistoryTiming } from '../src/history/store.js';
+import { HistoryConfig } from '../src/local/history/config.js';
+import { parseDuration, parseTime, planHistory } from '../src/local/history/query.js';
+import { historyRoutes } from '../src/local/history/routes.js';
+import { HistoryStore, type HistoryTiming } from '../src/local/history/store.js';
 import { openDatabase } from '../src/store/db.js';
 
 const T0 = Date.parse('2026-03-01T08:00:00Z');

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generatePassword, hashPassword } from '../src/southbound/broker/credentials.js';
-import { telemetryLine } from '../src/sinks/influx/line.js';
+import { telemetryLine } from '../src/northbound/influx/line.js';
 import { DevicePublisher } from './helpers/device-publisher.js';
 import { GatewayProcess } from './helpers/gateway-process.js';
 import { startMosquitto, type Mosquitto } from './helpers/mosquitto.js';

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { builtinCodecs } from '../src/codecs/index.js';
-import { decodeUplink } from '../src/ingest/decode.js';
-import { Rejection } from '../src/ingest/types.js';
+import { builtinCodecs } from '../src/profiles/codecs/index.js';
+import { decodeUplink } from '../src/pipeline/decode/decode.js';
+import { Rejection } from '../src/pipeline/decode/types.js';
 import { loadProfiles } from '../src/profiles/load.js';
 import { EmptyUplink, LNS_UPLINK_TOPICS, parseChirpStackV4Up, parseLnsUplink, parseTtnV3Uplink } from '../src/southbound/lns/formats.js';
 import { repoRoot } from './helpers/shared.js';

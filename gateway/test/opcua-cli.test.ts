@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { loadProfiles } from '../src/profiles/load.js';
-import type { CabinetSim } from '../src/sim/opcua-cabinet.js';
+import type { CabinetSim } from '../fakes/sim/opcua-cabinet.js';
 import { OpcuaEndpoint } from '../src/southbound/opcua/endpoint.js';
 import { runCli } from './helpers/gateway-process.js';
 import { freePort, waitFor } from './helpers/net.js';

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { readCertificate } from 'node-opcua-crypto';
-import type { CabinetSim } from '../src/sim/opcua-cabinet.js';
+import type { CabinetSim } from '../fakes/sim/opcua-cabinet.js';
 import { trustCertificate } from '../src/southbound/opcua/pki.js';
 import { generatePassword } from '../src/southbound/broker/credentials.js';
 import { Consumer } from './helpers/consumer.js';

@@ -3,7 +3,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { readCertificate } from 'node-opcua-crypto';
-import type { CabinetSim } from '../src/sim/opcua-cabinet.js';
+import type { CabinetSim } from '../fakes/sim/opcua-cabinet.js';
 import { OpcuaEndpoint } from '../src/southbound/opcua/endpoint.js';
 import { ensureOwnCertificate, trustCertificate } from '../src/southbound/opcua/pki.js';
 import { freePort, sleep, waitFor } from './helpers/net.js';

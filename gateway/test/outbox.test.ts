@@ -4,15 +4,15 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, truncateSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { AckTracker } from '../src/outbox/ack-tracker.js';
-import { MqttDelivery } from '../src/outbox/mqtt-delivery.js';
-import { RecentRows } from '../src/outbox/recent-rows.js';
-import { SqliteOutbox, type OutboxOptions } from '../src/outbox/outbox.js';
-import { planOldestFirst, planThinning } from '../src/outbox/thinning.js';
+import { AckTracker } from '../src/northbound/outbox/ack-tracker.js';
+import { MqttDelivery } from '../src/northbound/mqtt-delivery.js';
+import { RecentRows } from '../src/northbound/outbox/recent-rows.js';
+import { SqliteOutbox, type OutboxOptions } from '../src/northbound/outbox/outbox.js';
+import { planOldestFirst, planThinning } from '../src/northbound/outbox/thinning.js';
 import { openDatabase } from '../src/store/db.js';
 import { headerProblem } from '../src/store/integrity.js';
 import { salvageDatabase } from '../src/store/salvage.js';
-import type { DeliveryClass } from '../src/uplink/outbound.js';
+import type { DeliveryClass } from '../src/northbound/outbound.js';
 import { uuidv7 } from '@gridgate/contract';
 import { ScriptedBroker, turns } from './helpers/scripted-broker.js';
 

@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { CaseReport, VisionEvent } from '@gridgate/contract';
-import { AlarmEngine } from '../src/alarms/alarm-engine.js';
+import { AlarmEngine } from '../src/pipeline/alarms/alarm-engine.js';
 import { loadConfig, type LoadedConfig } from '../src/config/load.js';
-import { reportBody } from '../src/reports/body.js';
+import { reportBody } from '../src/pipeline/reports/body.js';
 import {
   applyAlarm,
   applyCaseStatus,
@@ -21,17 +21,17 @@ import {
   type AlarmInput,
   type EventInput,
   type Subject,
-} from '../src/reports/builder.js';
-import { loadCodeTables } from '../src/reports/codes.js';
-import { defaultReportsConfig, ReportsConfig } from '../src/reports/config.js';
-import { EvidenceWriter } from '../src/reports/evidence.js';
-import { categoryFor, ReportManager } from '../src/reports/manager.js';
-import { SampleRing } from '../src/reports/sample-ring.js';
-import { ReportStore } from '../src/reports/store.js';
+} from '../src/pipeline/reports/builder.js';
+import { loadCodeTables } from '../src/pipeline/reports/codes.js';
+import { defaultReportsConfig, ReportsConfig } from '../src/pipeline/reports/config.js';
+import { EvidenceWriter } from '../src/pipeline/reports/evidence.js';
+import { categoryFor, ReportManager } from '../src/pipeline/reports/manager.js';
+import { SampleRing } from '../src/pipeline/reports/sample-ring.js';
+import { ReportStore } from '../src/pipeline/reports/store.js';
 import { buildDevices, type DeviceRegistry } from '../src/runtime/devices.js';
 import { openDatabase, type Db } from '../src/store/db.js';
-import { SqliteOutbox } from '../src/outbox/outbox.js';
-import { Stamper } from '../src/uplink/stamper.js';
+import { SqliteOutbox } from '../src/northbound/outbox/outbox.js';
+import { Stamper } from '../src/northbound/stamper.js';
 import { createLogger } from '../src/util/log.js';
 import { assertValidMessage, contractValidators } from './helpers/contract.js';
 import { repoRoot } from './helpers/shared.js';

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { request } from 'node:http';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ApiRouteInfo } from '../src/api/server.js';
+import type { ApiRouteInfo } from '../src/local/api/server.js';
 import { generatePassword, hashPassword } from '../src/southbound/broker/credentials.js';
 import { GatewayProcess } from './helpers/gateway-process.js';
 import { freePort, waitFor } from './helpers/net.js';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SYNC_BUCKETS_S, SyncTimes, countsSince, syncQuantile } from '../src/outbox/sync-times.js';
+import { SYNC_BUCKETS_S, SyncTimes, countsSince, syncQuantile } from '../src/northbound/outbox/sync-times.js';
 
 test('sync times: each duration counted in the bucket whose bound it does not exceed; slower than every bound in the last', () => {
   const t = new SyncTimes();

@@ -4,10 +4,10 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import type { Frame } from '../src/cameras/types.js';
-import { builtinModel } from '../src/vision/detector/model.js';
-import { WorkerPoolDetector } from '../src/vision/detector/pool.js';
-import { readFrames } from '../src/vision/video/ffmpeg-frames.js';
+import type { Frame } from '../src/southbound/cameras/types.js';
+import { builtinModel } from '../src/pipeline/vision/detector/model.js';
+import { WorkerPoolDetector } from '../src/pipeline/vision/detector/pool.js';
+import { readFrames } from '../src/pipeline/vision/video/ffmpeg-frames.js';
 import { GatewayProcess, runCli } from './helpers/gateway-process.js';
 import { testMedia } from './helpers/media.js';
 import { freePort, waitFor } from './helpers/net.js';

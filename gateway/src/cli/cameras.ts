@@ -3,11 +3,11 @@ import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
-import { SourceError } from '../config/yaml-source.js';
-import { addCamerasToConfig, cameraIdFor, configuredOnvifUrls, existingIds, type DiscoveredCameraEntry } from '../cameras/config-writer.js';
-import { describeDevice, onvifProblem, type OnvifDevice } from '../cameras/onvif/client.js';
+import { SourceError } from '../util/yaml-source.js';
+import { addCamerasToConfig, cameraIdFor, configuredOnvifUrls, existingIds, type DiscoveredCameraEntry } from '../southbound/cameras/config-writer.js';
+import { describeDevice, onvifProblem, type OnvifDevice } from '../southbound/cameras/onvif/client.js';
 import { ProgressBar } from './progress.js';
-import { probe, scopeValue, WS_DISCOVERY_ADDRESS, WS_DISCOVERY_PORT, type ProbeMatch } from '../cameras/onvif/ws-discovery.js';
+import { probe, scopeValue, WS_DISCOVERY_ADDRESS, WS_DISCOVERY_PORT, type ProbeMatch } from '../southbound/cameras/onvif/ws-discovery.js';
 
 interface DiscoverOptions {
   timeout: string;

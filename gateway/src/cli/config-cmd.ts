@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
-import { SourceError } from '../config/yaml-source.js';
+import { SourceError } from '../util/yaml-source.js';
 
 export function registerConfig(program: Command): void {
   const config = program.command('config').description('work with gateway config files');

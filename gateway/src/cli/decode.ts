@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { builtinCodecs } from '../codecs/index.js';
-import { decodeUplink } from '../ingest/decode.js';
-import { Rejection } from '../ingest/types.js';
+import { builtinCodecs } from '../profiles/codecs/index.js';
+import { decodeUplink } from '../pipeline/decode/decode.js';
+import { Rejection } from '../pipeline/decode/types.js';
 import { parseChirpStackV4Up, parseTtnV3Uplink } from '../southbound/lns/formats.js';
 import { loadProfiles } from '../profiles/load.js';
 import { defaultProfilesDir } from './paths.js';

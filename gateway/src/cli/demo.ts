@@ -5,17 +5,17 @@ import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import mqtt from 'mqtt';
 import { uplinkTopics, uuidv7, type UplinkMessage } from '@gridgate/contract';
-import { CentralBroker } from '../demo/central-broker.js';
-import { feedLine } from '../demo/feed.js';
+import { CentralBroker } from '../../fakes/demo/central-broker.js';
+import { feedLine } from '../../fakes/demo/feed.js';
 import { GatewayHost } from '../runtime/host.js';
 import { generatePassword, hashPassword } from '../southbound/broker/credentials.js';
 import { createLogger } from '../util/log.js';
 import { gatewayVersion, firmwareConfigsDir, repoRoot } from './paths.js';
 import { simulatedDevices, simulatorFor } from './simulate.js';
-import type { FaultWindow } from '../sim/scenario.js';
-import { freePortOr } from '../demo/ports.js';
-import { startDemoBridge, type DemoBridge } from '../demo/bridge-process.js';
-import { DemoOperator } from '../demo/operator.js';
+import type { FaultWindow } from '../../fakes/sim/scenario.js';
+import { freePortOr } from '../../fakes/demo/ports.js';
+import { startDemoBridge, type DemoBridge } from '../../fakes/demo/bridge-process.js';
+import { DemoOperator } from '../../fakes/demo/operator.js';
 
 /** The simulated lighting cabinet behind OPC-UA: its circuit 2 loses power (seconds after start). */
 export const DEMO_CABINET_FAULT = { cabinet: 1, circuit: 2, fromS: 16, toS: 28 };
@@ -60,7 +60,7 @@ export function registerDemo(program: Command): void {
       // A lighting cabinet (照明控制柜) with an OPC-UA server, simulated on this machine. The demo stands in
       // for the field engineer who runs `gridgate opcua trust`: it trusts this server's certificate, nothing else.
       const opcuaPort = await freePortOr(Number(process.env.GRIDGATE_DEMO_OPCUA_PORT ?? 48400));
-      const { CabinetSim } = await import('../sim/opcua-cabinet.js');
+      const { CabinetSim } = await import('../../fakes/sim/opcua-cabinet.js');
       const { trustCertificate } = await import('../southbound/opcua/pki.js');
       const { readCertificate } = await import('node-opcua-crypto');
       const cabinet = new CabinetSim({ port: opcuaPort, pkiDir: join(dataDir, 'opcua-sim-pki') });

@@ -1,17 +1,17 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { probeTarget } from '../cameras/capture-args.js';
-import { tcpProbe } from '../cameras/capture.js';
-import { FfmpegMissing, resolveFfmpeg } from '../cameras/ffmpeg.js';
+import { probeTarget } from '../southbound/cameras/capture-args.js';
+import { tcpProbe } from '../southbound/cameras/capture.js';
+import { FfmpegMissing, resolveFfmpeg } from '../southbound/cameras/ffmpeg.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import type { GatewayConfig } from '../config/schema.js';
-import { SourceError } from '../config/yaml-source.js';
-import { certCheck, type CertProbe, clockCheck, diskCheck, endpointCheck, formatReport, mqttCheck, summary, type CheckResult } from '../doctor/checks.js';
-import { probeCert, probeClock, probeDisk, probeMqtt } from '../doctor/probes.js';
-import { DetectorConfig } from '../vision/config.js';
-import { modelSpec } from '../vision/detector/model.js';
-import { WorkerPoolDetector } from '../vision/detector/pool.js';
-import type { BackendChoice } from '../vision/detector/tf-runtime.js';
+import { SourceError } from '../util/yaml-source.js';
+import { certCheck, type CertProbe, clockCheck, diskCheck, endpointCheck, formatReport, mqttCheck, summary, type CheckResult } from '../local/doctor/checks.js';
+import { probeCert, probeClock, probeDisk, probeMqtt } from '../local/doctor/probes.js';
+import { DetectorConfig } from '../pipeline/vision/config.js';
+import { modelSpec } from '../pipeline/vision/detector/model.js';
+import { WorkerPoolDetector } from '../pipeline/vision/detector/pool.js';
+import type { BackendChoice } from '../pipeline/vision/detector/tf-runtime.js';
 import { ProgressBar } from './progress.js';
 
 interface DoctorOpts {

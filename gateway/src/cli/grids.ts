@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { GatewayConfig } from '../config/schema.js';
-import { formatProblem, YamlSource } from '../config/yaml-source.js';
-import { findGaps, findOverlaps, place, totalAreaM2, type Placeable } from '../grids/check.js';
-import { GridsConfig } from '../grids/config.js';
-import { gcj02ToWgs84 } from '../grids/gcj02.js';
-import { loadGridMap } from '../grids/load.js';
+import { formatProblem, YamlSource } from '../util/yaml-source.js';
+import { findGaps, findOverlaps, place, totalAreaM2, type Placeable } from '../pipeline/grids/check.js';
+import { GridsConfig } from '../pipeline/grids/config.js';
+import { gcj02ToWgs84 } from '../pipeline/grids/gcj02.js';
+import { loadGridMap } from '../pipeline/grids/load.js';
 
 interface CheckOpts {
   config?: string;

@@ -3,8 +3,8 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
 import { isMap, isScalar, parseDocument, type Document, type YAMLMap } from 'yaml';
 import { ConfigRefused, writeConfigSafely } from '../config/safe-write.js';
-import { GridsConfig } from '../grids/config.js';
-import { loadGridMap } from '../grids/load.js';
+import { GridsConfig } from '../pipeline/grids/config.js';
+import { loadGridMap } from '../pipeline/grids/load.js';
 import { defaultProfilesDir, firmwareConfigsDir } from './paths.js';
 
 export const HARDWARE: Record<string, { template: string; board: string }> = {

@@ -4,7 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { readCertificate, split_der } from 'node-opcua-crypto';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
-import { SourceError } from '../config/yaml-source.js';
+import { SourceError } from '../util/yaml-source.js';
 import { OWN_CERT, SECURITY_MODES, SECURITY_POLICIES, applicationUriOf, pkiDirOf, type SecurityModeName, type SecurityPolicyName } from '../southbound/opcua/config.js';
 import { createClient, describeEndpoint, getEndpoints, userIdentity } from '../southbound/opcua/client.js';
 import { describeFailure } from '../southbound/opcua/errors.js';
@@ -275,7 +275,7 @@ export interface SimulateOpts {
 
 export async function simulate(o: SimulateOpts): Promise<void> {
   const log = quietLog();
-  const { CabinetSim } = await import('../sim/opcua-cabinet.js'); // the server side of node-opcua: loaded only here
+  const { CabinetSim } = await import('../../fakes/sim/opcua-cabinet.js'); // the server side of node-opcua: loaded only here
   const password = o.passwordEnv ? process.env[o.passwordEnv] : undefined;
   if (o.user && !password) throw new Error('--user needs --password-env VAR with the password in it');
   const sim = new CabinetSim({

@@ -3,8 +3,8 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
 import { isMap, parseDocument } from 'yaml';
-import { certificateRequest, generateKey, type KeyType } from '../provision/csr.js';
-import { upsertEnvFile, writePrivate } from '../provision/env-file.js';
+import { certificateRequest, generateKey, type KeyType } from '../local/provision/csr.js';
+import { upsertEnvFile, writePrivate } from '../local/provision/env-file.js';
 import { generatePassword } from '../southbound/broker/credentials.js';
 import { currentConfig, saveEdit } from './config-file.js';
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
-import { SourceError } from '../config/yaml-source.js';
+import { SourceError } from '../util/yaml-source.js';
 import { preferSmallHeap } from '../runtime/heap.js';
 import { GatewayHost } from '../runtime/host.js';
 import { createLogger } from '../util/log.js';

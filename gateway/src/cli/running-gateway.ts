@@ -5,7 +5,7 @@ import { request as httpsRequest } from 'node:https';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { ApiConfig } from '../config/schema.js';
-import { YamlSource, formatProblem } from '../config/yaml-source.js';
+import { YamlSource, formatProblem } from '../util/yaml-source.js';
 
 /** Where a running gateway's HTTP API answers and how to authenticate to it. */
 export interface ApiTarget {

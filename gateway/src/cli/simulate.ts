@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { builtinCodecs } from '../codecs/index.js';
+import { builtinCodecs } from '../profiles/codecs/index.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { derivedPassword } from '../southbound/broker/credentials.js';
-import { prng, randomFaultPlan, type FaultWindow } from '../sim/scenario.js';
-import { Simulator, type SimulatedDevice } from '../sim/simulator.js';
+import { prng, randomFaultPlan, type FaultWindow } from '../../fakes/sim/scenario.js';
+import { Simulator, type SimulatedDevice } from '../../fakes/sim/simulator.js';
 
 interface SimulateOpts {
   config: string;

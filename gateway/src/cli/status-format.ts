@@ -1,4 +1,4 @@
-import { SYNC_BUCKETS_S, syncQuantile } from '../outbox/sync-times.js';
+import { SYNC_BUCKETS_S, syncQuantile } from '../northbound/outbox/sync-times.js';
 import type { GatewaySnapshot } from '../runtime/snapshot.js';
 
 // The durability lines of `gridgate status` (outbox lanes, quota, TTL, what was removed; history and sinks):

@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { resolveFfmpeg } from '../cameras/ffmpeg.js';
-import { VirtualOnvifDevice } from '../cameras/virtual/onvif-device.js';
-import { RtspServer } from '../cameras/virtual/rtsp-server.js';
+import { resolveFfmpeg } from '../southbound/cameras/ffmpeg.js';
+import { VirtualOnvifDevice } from '../../fakes/virtual-camera/onvif-device.js';
+import { RtspServer } from '../../fakes/virtual-camera/rtsp-server.js';
 
 interface VirtualCameraOptions {
   video: string;

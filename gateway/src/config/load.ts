@@ -1,14 +1,14 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { GatewayConfig } from './schema.js';
-import { openYaml, SourceError, type SourceProblem, type YamlSource } from './yaml-source.js';
+import { openYaml, SourceError, type SourceProblem, type YamlSource } from '../util/yaml-source.js';
 import { loadProfiles, type LoadedProfile } from '../profiles/load.js';
-import { loadGridMap, type LoadedGridMap } from '../grids/load.js';
-import { gridCodeProblem } from '../grids/grid-code.js';
-import { loadCodeTables, type CodeTable } from '../reports/codes.js';
-import { loadCameraProfiles } from '../vision/rules/load.js';
-import type { CameraProfile } from '../vision/rules/profile.js';
-import { resolveCameraPaths } from '../cameras/paths.js';
+import { loadGridMap, type LoadedGridMap } from '../pipeline/grids/load.js';
+import { gridCodeProblem } from '../pipeline/grids/grid-code.js';
+import { loadCodeTables, type CodeTable } from '../pipeline/reports/codes.js';
+import { loadCameraProfiles } from '../pipeline/vision/rules/load.js';
+import type { CameraProfile } from '../pipeline/vision/rules/profile.js';
+import { resolveCameraPaths } from '../southbound/cameras/paths.js';
 import { checkOpcuaConfig, resolveOpcuaPaths } from '../southbound/opcua/config-check.js';
 
 export interface LoadedConfig {

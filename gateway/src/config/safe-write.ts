@@ -4,7 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import { loadConfig, type LoadedConfig } from './load.js';
 import { isSecretKey } from './redact.js';
-import { SourceError, type SourceProblem } from './yaml-source.js';
+import { SourceError, type SourceProblem } from '../util/yaml-source.js';
 
 /** A config change refused because the result would not validate; the file on disk is unchanged. */
 export class ConfigRefused extends Error {

@@ -1,14 +1,14 @@
 import { z } from 'zod';
-import { VisionConfig } from '../vision/config.js';
+import { VisionConfig } from '../pipeline/vision/config.js';
 import { OpcuaConfig, OpcuaDeviceBinding } from '../southbound/opcua/config.js';
 import { DEFAULT_TOPIC_PREFIX, DeviceId, GatewayId, GridId, Location, ComponentCode, TopicSafeId } from '@gridgate/contract';
-import { HistoryConfig } from '../history/config.js';
-import { OutboxConfig } from '../outbox/config.js';
-import { InfluxConfig } from '../sinks/influx/config.js';
-import { GridsConfig } from '../grids/config.js';
-import { ReportsConfig, defaultReportsConfig } from '../reports/config.js';
-import { CameraConfig, checkCameras, VideoConfig } from '../cameras/config.js';
-import { ConsoleConfig, defaultConsoleConfig } from '../console/config.js';
+import { HistoryConfig } from '../local/history/config.js';
+import { OutboxConfig } from '../northbound/outbox/config.js';
+import { InfluxConfig } from '../northbound/influx/config.js';
+import { GridsConfig } from '../pipeline/grids/config.js';
+import { ReportsConfig, defaultReportsConfig } from '../pipeline/reports/config.js';
+import { CameraConfig, checkCameras, VideoConfig } from '../southbound/cameras/config.js';
+import { ConsoleConfig, defaultConsoleConfig } from '../local/console/config.js';
 
 // The zod schema below is the config type, the JSON Schema (firmware-configs/gateway.schema.json) and the
 // reference docs (firmware-configs/CONFIG.md): `npm run export:config` regenerates both; a test checks they are current.

@@ -1,4 +1,4 @@
-import { loadYamlFolder } from '../config/yaml-source.js';
+import { loadYamlFolder } from '../util/yaml-source.js';
 import { DeviceProfile } from './schema.js';
 
 export interface LoadedProfile {

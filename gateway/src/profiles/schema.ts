@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ComponentCode, EventCode, Severity } from '@gridgate/contract';
-import { checkOpcuaProfile, OpcuaProfileSection } from '../southbound/opcua/profile-schema.js';
+import { checkOpcuaProfile, OpcuaProfileSection } from './opcua-schema.js';
 
 const Name = z.string().regex(/^[a-z][a-z0-9_]*$/, 'use snake_case: lower-case letters, digits and "_"');
 const Text = z.object({ zh: z.string().min(1), en: z.string().min(1) }).strict().describe('Text in Chinese and English');
@@ -133,7 +133,7 @@ export const DeviceProfile = z
     assetType: z.enum(['manhole-cover', 'hydrant', 'street-light', 'lighting-cabinet', 'dust-monitor', 'water-level', 'pump-station', 'camera', 'other']),
     componentCode: ComponentCode.describe('Default GB/T 30428 component class; a device may override it'),
     transport: z.enum(['lorawan', 'mqtt-json', 'opcua']),
-    codec: z.string().optional().describe('Named binary codec (gateway/src/codecs) for lorawan devices'),
+    codec: z.string().optional().describe('Named binary codec (gateway/src/profiles/codecs) for lorawan devices'),
     reportingIntervalS: z.number().positive().describe('How often the device reports when nothing happens'),
     params: z.record(Name, z.union([z.number(), z.string(), z.boolean()])).default({}).describe('Per-device parameters with defaults'),
     metrics: z.array(MetricSpec).min(1),

@@ -1,6 +1,6 @@
 import { Command, type CommandReply } from '@gridgate/contract';
 import type { Logger } from 'pino';
-import type { Body } from '../uplink/messages.js';
+import type { Body } from '../northbound/messages.js';
 
 export type CommandName = Command['command'];
 export type CommandOf<N extends CommandName> = Extract<Command, { command: N }>;

@@ -2,7 +2,7 @@ import type { ComponentCode, Location } from '@gridgate/contract';
 import type { DeviceConfig, GatewayConfig } from '../config/schema.js';
 import type { LoadedProfile } from '../profiles/load.js';
 import type { DeviceProfile } from '../profiles/schema.js';
-import { resolveRule, type ResolvedRule } from '../alarms/conditions.js';
+import { resolveRule, type ResolvedRule } from '../pipeline/alarms/conditions.js';
 
 /** A configured device joined with its profile: everything the pipeline needs to know about it. */
 export interface Device {

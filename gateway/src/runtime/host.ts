@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
-import { SourceError } from '../config/yaml-source.js';
-import { WebConsole } from '../console/console.js';
+import { SourceError } from '../util/yaml-source.js';
+import { WebConsole } from '../local/console/console.js';
 import { Gateway, type GatewayOptions } from './gateway.js';
 
 /**

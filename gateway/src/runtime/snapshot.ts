@@ -1,10 +1,10 @@
-import type { RejectReason } from '../ingest/types.js';
-import type { CanonicalMetric } from '../ingest/types.js';
-import type { HistoryStats } from '../history/store.js';
-import type { DeliveryStats } from '../outbox/mqtt-delivery.js';
-import type { OutboxStats } from '../outbox/outbox.js';
-import type { InfluxSinkStats } from '../sinks/influx/influx-sink.js';
-import type { CameraSnapshot } from '../cameras/camera.js';
+import type { RejectReason } from '../pipeline/decode/types.js';
+import type { CanonicalMetric } from '../pipeline/decode/types.js';
+import type { HistoryStats } from '../local/history/store.js';
+import type { DeliveryStats } from '../northbound/mqtt-delivery.js';
+import type { OutboxStats } from '../northbound/outbox/outbox.js';
+import type { InfluxSinkStats } from '../northbound/influx/influx-sink.js';
+import type { CameraSnapshot } from '../southbound/cameras/camera.js';
 
 /** What the gateway looks like right now: for the status API, `gridgate status`, metrics and the console. */
 export interface GatewaySnapshot {

@@ -103,7 +103,7 @@ export function processGone(pid: number): boolean {
  * pipe fails the tests instead of skipping them.
  */
 export async function ffmpegTakesUrlOnPipe(): Promise<boolean> {
-  const { resolveFfmpeg } = await import('../../src/cameras/ffmpeg.js');
+  const { resolveFfmpeg } = await import('../../src/southbound/cameras/ffmpeg.js');
   const major = /^(\d+)\./.exec((await resolveFfmpeg()).version)?.[1];
   return major === undefined || Number(major) >= 5; // builds from git ("N-…") are new
 }

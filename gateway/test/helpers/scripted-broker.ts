@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Publisher } from '../../src/outbox/mqtt-delivery.js';
+import type { Publisher } from '../../src/northbound/mqtt-delivery.js';
 
 export interface Published {
   topic: string;

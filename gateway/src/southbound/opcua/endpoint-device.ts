@@ -1,5 +1,5 @@
 import type { ComponentCode } from '@gridgate/contract';
-import { resolveRule } from '../../alarms/conditions.js';
+import { resolveRule } from '../../pipeline/alarms/conditions.js';
 import type { GatewayConfig } from '../../config/schema.js';
 import type { AlarmRule, DeviceProfile } from '../../profiles/schema.js';
 import type { Device, DeviceRegistry } from '../../runtime/devices.js';

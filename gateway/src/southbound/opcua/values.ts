@@ -1,5 +1,5 @@
-import type { RawFields } from '../../codecs/codec.js';
-import type { RawUplink, RejectReason } from '../../ingest/types.js';
+import type { RawFields } from '../../profiles/codecs/codec.js';
+import type { RawUplink, RejectReason } from '../../pipeline/decode/types.js';
 
 // Pure: OPC-UA values become raw fields keyed by the profile's metric sources, batched per device.
 
