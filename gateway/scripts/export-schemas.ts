@@ -13,13 +13,13 @@ const files: Record<string, string> = {
   'firmware-configs/CONFIG.md': configReference(
     config,
     'Gateway config reference',
-    'Generated from `gateway/src/config/schema.ts` by `npm run export:schemas`; do not edit. One YAML file per gateway; `${ENV_VAR}` (or `${ENV_VAR:-default}`) anywhere in a string value is replaced from the environment: put secrets there, never in the file. Relative paths are relative to the config file. Check a file with `gridgate config validate FILE`.',
+    'Generated from `gateway/src/config/schema.ts` by `npm run export`; do not edit. One YAML file per gateway; `${ENV_VAR}` (or `${ENV_VAR:-default}`) anywhere in a string value is replaced from the environment: put secrets there, never in the file. Relative paths are relative to the config file. Check a file with `gridgate config validate FILE`.',
   ),
   'device-profiles/profile.schema.json': JSON.stringify(profile, null, 2) + '\n',
   'device-profiles/PROFILES.md': configReference(
     profile,
     'Device profile reference',
-    'Generated from `gateway/src/profiles/schema.ts` by `npm run export:schemas`; do not edit. One YAML file per device model: how to decode it, its canonical metrics (SenML units) and its alarm rules.',
+    'Generated from `gateway/src/profiles/schema.ts` by `npm run export`; do not edit. One YAML file per device model: how to decode it, its canonical metrics (SenML units) and its alarm rules.',
   ),
 };
 const check = process.argv.includes('--check');
@@ -28,7 +28,7 @@ for (const [rel, text] of Object.entries(files)) {
   const path = join(root, rel);
   if (!check) writeFileSync(path, text);
   else if (!existsSync(path) || readFileSync(path, 'utf8') !== text) {
-    console.error(`stale: ${rel} (run npm run export:schemas)`);
+    console.error(`stale: ${rel} (run npm run export)`);
     stale++;
   }
 }
