@@ -12,7 +12,7 @@ import { runInNewContext } from 'node:vm';
 import mqtt from 'mqtt';
 import pino from 'pino';
 import { loadConfig } from '../src/config/load.js';
-import type { RawUplink } from '../src/pipeline/decode/types.js';
+import type { RawUplink } from '../src/model/readings.js';
 import { preferSmallHeap } from '../src/runtime/heap.js';
 import { Gateway } from '../src/runtime/gateway.js';
 import { startMosquitto } from '../test/helpers/mosquitto.js';

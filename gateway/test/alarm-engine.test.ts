@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AlarmRule } from '../src/profiles/schema.js';
-import { resolveRule } from '../src/pipeline/alarms/conditions.js';
+import { resolveRule } from '../src/model/alarm-conditions.js';
 import { AlarmEngine } from '../src/pipeline/alarms/alarm-engine.js';
-import type { Transition } from '../src/pipeline/alarms/engine.js';
-import type { CanonicalMetric } from '../src/pipeline/decode/types.js';
+import type { Transition } from '../src/pipeline/alarms/rule-state.js';
+import type { CanonicalMetric } from '../src/model/readings.js';
 
 const title = { zh: '测试', en: 'test' };
 const S = 1000;

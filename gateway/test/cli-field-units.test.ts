@@ -13,7 +13,7 @@ import { DrainTracker, ago, renderStatus } from '../src/cli/status-view.js';
 import { certCheck, clockCheck, diskCheck, formatReport, mqttCheck, summary } from '../src/local/doctor/checks.js';
 import { setEnvLine } from '../src/local/provision/env-file.js';
 import { loadProfiles } from '../src/profiles/load.js';
-import type { GatewaySnapshot } from '../src/runtime/snapshot.js';
+import type { GatewaySnapshot } from '../src/local/api/snapshot.js';
 import { repoRoot } from './helpers/shared.js';
 
 const DAY = 86400_000;

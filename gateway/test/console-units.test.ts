@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { loadConfig } from '../src/config/load.js';
-import { redactConfigText, restoreRedacted } from '../src/config/redact.js';
+import { redactConfigText, restoreRedacted } from '../src/util/redact.js';
 import { ConfigRefused, placeholderEnv, writeConfigSafely } from '../src/config/safe-write.js';
 import { SourceError, YamlSource } from '../src/util/yaml-source.js';
 import { readCookie, sessionCookie } from '../src/local/console/cookies.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { builtinCodecs } from '../src/profiles/codecs/index.js';
 import { decodeUplink } from '../src/pipeline/decode/decode.js';
-import { Rejection, type RejectReason, type UplinkContent } from '../src/pipeline/decode/types.js';
+import { Rejection, type RejectReason, type UplinkContent } from '../src/model/readings.js';
 import { DeviceProfile } from '../src/profiles/schema.js';
 
 const codecs = builtinCodecs();

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { builtinCodecs } from '../src/profiles/codecs/index.js';
 import { decodeUplink } from '../src/pipeline/decode/decode.js';
-import { Rejection } from '../src/pipeline/decode/types.js';
+import { Rejection } from '../src/model/readings.js';
 import { loadProfiles } from '../src/profiles/load.js';
 import { EmptyUplink, LNS_UPLINK_TOPICS, parseChirpStackV4Up, parseLnsUplink, parseTtnV3Uplink } from '../src/southbound/lns/formats.js';
 import { repoRoot } from './helpers/shared.js';

@@ -8,7 +8,7 @@ import type { RawFields } from '../src/profiles/codecs/codec.js';
 import { builtinCodecs, encodeFields } from '../src/profiles/codecs/index.js';
 import { SourceError } from '../src/util/yaml-source.js';
 import { decodeUplink } from '../src/pipeline/decode/decode.js';
-import type { MetricValue } from '../src/pipeline/decode/types.js';
+import type { MetricValue } from '../src/model/readings.js';
 import { loadProfiles } from '../src/profiles/load.js';
 import type { DeviceProfile } from '../src/profiles/schema.js';
 import { repoRoot, sharedFile } from './helpers/shared.js';

@@ -7,7 +7,7 @@ import vm from 'node:vm';
 import mqtt, { type MqttClient } from 'mqtt';
 import pino from 'pino';
 import { BrokerConfig } from '../src/config/schema.js';
-import type { RawUplink } from '../src/pipeline/decode/types.js';
+import type { RawUplink } from '../src/model/readings.js';
 import { RejectCounter, UNKNOWN_SOURCE } from '../src/southbound/rejects.js';
 import { hashPassword, generatePassword } from '../src/southbound/broker/credentials.js';
 import { EmbeddedBroker } from '../src/southbound/broker/embedded-broker.js';

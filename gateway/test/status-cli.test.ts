@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { apiTargetFromConfig } from '../src/cli/running-gateway.js';
 import { humanBytes, humanDuration, syncBoundText } from '../src/cli/status-format.js';
 import { renderStatus } from '../src/cli/status-view.js';
-import type { GatewaySnapshot } from '../src/runtime/snapshot.js';
+import type { GatewaySnapshot } from '../src/local/api/snapshot.js';
 
 const NOW = Date.parse('2026-03-01T08:00:00Z');
 

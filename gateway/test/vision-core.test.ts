@@ -16,7 +16,7 @@ import { loadCameraProfiles } from '../src/pipeline/vision/rules/load.js';
 import type { CameraProfile, ObjectRule } from '../src/pipeline/vision/rules/profile.js';
 import { CameraDetection } from '../src/pipeline/vision/stage.js';
 import { Tracker } from '../src/pipeline/vision/tracker/tracker.js';
-import type { Device } from '../src/runtime/devices.js';
+import type { Device } from '../src/model/devices.js';
 import { loadConfig } from '../src/config/load.js';
 import { assertValidMessage, contractValidators } from './helpers/contract.js';
 import { repoRoot } from './helpers/shared.js';

@@ -1,6 +1,6 @@
 import type { RawFields } from '../../src/profiles/codecs/codec.js';
 import type { DeviceProfile, MetricSpec } from '../../src/profiles/schema.js';
-import type { MetricValue } from '../../src/pipeline/decode/types.js';
+import type { MetricValue } from '../../src/model/readings.js';
 
 /** A fault a simulated device goes through: one of its profile's named faults, or going silent. */
 export interface FaultWindow {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { builtinCodecs } from '../profiles/codecs/index.js';
 import { decodeUplink } from '../pipeline/decode/decode.js';
-import { Rejection } from '../pipeline/decode/types.js';
+import { Rejection } from '../model/readings.js';
 import { parseChirpStackV4Up, parseTtnV3Uplink } from '../southbound/lns/formats.js';
 import { loadProfiles } from '../profiles/load.js';
 import { defaultProfilesDir } from './paths.js';

@@ -1,5 +1,5 @@
 import { SYNC_BUCKETS_S, syncQuantile } from '../northbound/outbox/sync-times.js';
-import type { GatewaySnapshot } from '../runtime/snapshot.js';
+import type { GatewaySnapshot } from '../local/api/snapshot.js';
 
 // The durability lines of `gridgate status` (outbox lanes, quota, TTL, what was removed; history and sinks):
 // pure functions of the status API's answer, used by the view in status-view.ts.

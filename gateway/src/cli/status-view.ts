@@ -1,4 +1,4 @@
-import type { GatewaySnapshot } from '../runtime/snapshot.js';
+import type { GatewaySnapshot } from '../local/api/snapshot.js';
 import { renderBar } from './progress.js';
 import { outboxSection, sinksSection } from './status-format.js';
 

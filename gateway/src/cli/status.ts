@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { GatewaySnapshot } from '../runtime/snapshot.js';
+import type { GatewaySnapshot } from '../local/api/snapshot.js';
 import { apiTargetFromConfig, callApi, type ApiTarget } from './running-gateway.js';
 import { DrainTracker, renderStatus } from './status-view.js';
 

@@ -3,7 +3,7 @@ import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeFile
 import { basename, dirname, join } from 'node:path';
 import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import { loadConfig, type LoadedConfig } from './load.js';
-import { isSecretKey } from './redact.js';
+import { isSecretKey } from '../util/redact.js';
 import { SourceError, type SourceProblem } from '../util/yaml-source.js';
 
 /** A config change refused because the result would not validate; the file on disk is unchanged. */

@@ -9,129 +9,14 @@ import { GridsConfig } from '../pipeline/grids/config.js';
 import { ReportsConfig, defaultReportsConfig } from '../pipeline/reports/config.js';
 import { CameraConfig, checkCameras, VideoConfig } from '../southbound/cameras/config.js';
 import { ConsoleConfig, defaultConsoleConfig } from '../local/console/config.js';
+import { BrokerConfig } from '../southbound/broker/config.js';
+import { LnsConfig } from '../southbound/lns/config.js';
+import { UplinkConfig } from '../northbound/config.js';
+import { ApiConfig } from '../local/api/config.js';
+import { FilePath, TlsFiles } from '../util/config-fields.js';
 
 // The zod schema below is the config type, the JSON Schema (firmware-configs/gateway.schema.json) and the
-// reference docs (firmware-configs/CONFIG.md): `npm run export:config` regenerates both; a test checks they are current.
-
-const Port = z.number().int().min(1).max(65535);
-const Secret = z
-  .union([z.string().min(1), z.number().transform(String)])
-  .describe('Secret: write ${ENV_VAR} here, never the value itself');
-const FilePath = z.string().min(1).describe('Path, relative to the config file');
-
-export const TlsFiles = z
-  .object({
-    ca: FilePath.optional().describe('CA bundle (PEM) that signs the peer'),
-    cert: FilePath.optional().describe('Own certificate (PEM)'),
-    key: FilePath.optional().describe('Own private key (PEM)'),
-  })
-  .strict();
-
-export const BrokerConfig = z
-  .object({
-    enabled: z.boolean().default(true),
-    host: z.string().default('127.0.0.1').describe('Address the embedded broker listens on; 0.0.0.0 to serve the cabinet LAN'),
-    port: Port.default(1883),
-    tls: z
-      .object({
-        host: z.string().optional(),
-        port: Port.default(8883),
-        cert: FilePath,
-        key: FilePath,
-        ca: FilePath.optional().describe('CA for client certificates'),
-        requireClientCert: z.boolean().default(false),
-      })
-      .strict()
-      .optional()
-      .describe('Optional TLS listener, in addition to the plain one (set enabled ports deliberately)'),
-    plain: z.boolean().default(true).describe('Serve the plain (non-TLS) listener; turn off where TLS is required'),
-    allowAnonymous: z
-      .boolean()
-      .default(false)
-      .describe('Lab only: accept clients without credentials (the client id is then taken as the device id)'),
-    deviceKeySecret: z
-      .string()
-      .min(16, 'use at least 16 characters of a random secret')
-      .optional()
-      .describe('Fleet secret for derived device passwords: password = base64url(HMAC-SHA256(secret, deviceId)). Optional; per-device passwordHash is the default'),
-    maxPacketBytes: z.number().int().min(256).max(268435455).default(65536).describe('Connections sending a larger MQTT packet are closed before it is buffered'),
-    rateLimit: z
-      .object({
-        perSecond: z.number().positive().default(5).describe('Sustained messages per second per device, over all its connections and reconnects'),
-        burst: z.number().int().positive().default(20),
-      })
-      .strict()
-      .default({ perSecond: 5, burst: 20 })
-      .describe('Beyond it a QoS 0 message is dropped; a QoS 1/2 one is not acknowledged and the connection is closed, so the device sends it again after reconnecting'),
-    maxClients: z.number().int().positive().default(5000),
-    maxConnectionsPerDevice: z
-      .number()
-      .int()
-      .min(1)
-      .max(16)
-      .default(1)
-      .describe('Connections one device may hold at once; a further one is refused (client ids: the device id, then "<id>:<suffix>"). A reconnect with the same client id replaces the old connection'),
-    login: z
-      .object({
-        freeFailures: z.number().int().min(1).max(100).default(3).describe('Wrong passwords from one address for one device before its logins must wait'),
-        maxBackoffS: z.number().int().min(1).max(3600).default(300).describe('Longest wait: 1 s after the free failures, doubling with each further wrong password, up to this'),
-        concurrentChecks: z
-          .number()
-          .int()
-          .min(1)
-          .max(4)
-          .default(1)
-          .describe('Password checks (scrypt: 16 MiB and tens to hundreds of ms of CPU each) run at once; a few more wait, further logins are refused with "server unavailable" and retried by the device'),
-      })
-      .strict()
-      .default({ freeFailures: 3, maxBackoffS: 300, concurrentChecks: 1 })
-      .describe('Device logins against password guessing (per address and device) and against exhausting the CPU'),
-  })
-  .strict();
-
-export const UplinkConfig = z
-  .object({
-    url: z
-      .string()
-      .regex(/^(mqtts?|wss?):\/\//, 'use mqtt://, mqtts://, ws:// or wss://')
-      .describe('Central broker URL; mqtts:// wherever it crosses a network'),
-    clientId: z.string().optional().describe('Default: the gateway id'),
-    protocolVersion: z
-      .union([z.literal(4), z.literal(5)])
-      .default(5)
-      .describe('MQTT 5 (default) or 3.1.1 (4) for central brokers without MQTT 5'),
-    username: z.string().optional(),
-    password: Secret.optional(),
-    tls: TlsFiles.optional(),
-    rejectUnauthorized: z.boolean().default(true).describe('Verify the central broker certificate (keep true)'),
-    topicPrefix: z
-      .string()
-      .regex(/^[^#+]+$/, 'no MQTT wildcards')
-      .default(DEFAULT_TOPIC_PREFIX),
-    keepaliveS: z.number().int().min(5).max(3600).default(30),
-    statusIntervalS: z.number().int().min(5).default(60).describe('How often the retained status with counters is refreshed'),
-    reconnect: z
-      .object({ minMs: z.number().int().min(100).default(1000), maxMs: z.number().int().min(1000).default(30000) })
-      .strict()
-      .default({ minMs: 1000, maxMs: 30000 }),
-  })
-  .strict();
-
-export type BrokerConfig = z.infer<typeof BrokerConfig>;
-export type UplinkConfig = z.infer<typeof UplinkConfig>;
-
-export const LnsConfig = z
-  .object({
-    id: TopicSafeId.describe('Name of this network-server connection'),
-    kind: z.enum(['ttn-v3', 'chirpstack-v4']),
-    url: z.string().regex(/^(mqtts?|wss?):\/\//, 'use mqtt://, mqtts://, ws:// or wss://'),
-    username: z.string().optional(),
-    password: Secret.optional(),
-    tls: TlsFiles.optional(),
-    rejectUnauthorized: z.boolean().default(true),
-    topics: z.array(z.string()).optional().describe('Default: v3/+/devices/+/up (TTN) or application/+/device/+/event/up (ChirpStack)'),
-  })
-  .strict();
+// reference docs (firmware-configs/CONFIG.md): `npm run export` regenerates both; a test checks they are current.
 
 export const DeviceConfig = z
   .object({
@@ -179,18 +64,6 @@ export const DeviceConfig = z
   })
   .strict();
 export type DeviceConfig = z.infer<typeof DeviceConfig>;
-
-export const ApiConfig = z
-  .object({
-    enabled: z.boolean().default(true),
-    host: z.string().default('127.0.0.1').describe('Address of the local HTTP API (and console); 0.0.0.0 to serve the cabinet LAN'),
-    port: Port.default(8080),
-    token: Secret.optional().describe('Bearer token for /api/* (and /metrics unless metricsPublic). Without one, /api/* is refused'),
-    tls: z.object({ cert: FilePath, key: FilePath }).strict().optional().describe('Serve HTTPS with this certificate'),
-    metricsPublic: z.boolean().default(false).describe('Serve /metrics without the token (for a Prometheus on a trusted network)'),
-  })
-  .strict();
-export type ApiConfig = z.infer<typeof ApiConfig>;
 
 export const GatewayConfig = z
   .object({
@@ -253,4 +126,6 @@ export const GatewayConfig = z
     if (c.broker.enabled && !c.broker.plain && !c.broker.tls) ctx.addIssue({ code: 'custom', path: ['broker'], message: 'plain listener is off and no tls listener is configured' });
   });
 export type GatewayConfig = z.infer<typeof GatewayConfig>;
-export type LnsConfig = z.infer<typeof LnsConfig>;
+
+// Re-exported: the CLI and the tests name every section through the assembled schema.
+export { ApiConfig, BrokerConfig, LnsConfig, TlsFiles, UplinkConfig };

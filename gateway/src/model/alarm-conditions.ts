@@ -1,5 +1,5 @@
-import type { AlarmRule, Limit } from '../../profiles/schema.js';
-import type { MetricValue } from '../decode/types.js';
+import type { AlarmRule, Limit } from '../profiles/schema.js';
+import type { MetricValue } from './readings.js';
 
 /** What one sample says about a rule's condition. `hold` is the hysteresis band: neither raise nor clear. */
 export type Verdict = 'trip' | 'ok' | 'hold';

@@ -1,8 +1,7 @@
-import type { ComponentCode, Location } from '@gridgate/contract';
-import type { DeviceConfig, GatewayConfig } from '../config/schema.js';
-import type { LoadedProfile } from '../profiles/load.js';
+import type { Location } from '@gridgate/contract';
+import type { DeviceConfig } from '../config/schema.js';
 import type { DeviceProfile } from '../profiles/schema.js';
-import { resolveRule, type ResolvedRule } from '../pipeline/alarms/conditions.js';
+import type { ResolvedRule } from './alarm-conditions.js';
 
 /** A configured device joined with its profile: everything the pipeline needs to know about it. */
 export interface Device {
@@ -25,43 +24,4 @@ export interface DeviceRegistry {
   byId: Map<string, Device>;
   /** LoRaWAN DevEUI (lower-case hex) → device. */
   byDevEui: Map<string, Device>;
-}
-
-export function buildDevices(config: GatewayConfig, profiles: Map<string, LoadedProfile>, resolveGrid?: GridResolver): DeviceRegistry {
-  const byId = new Map<string, Device>();
-  const byDevEui = new Map<string, Device>();
-  for (const d of config.devices) {
-    const profile = profiles.get(d.profile)?.profile;
-    if (!profile) throw new Error(`device ${d.id}: unknown profile ${d.profile}`);
-    const location = d.location ?? config.gateway.location!;
-    const gridId = d.gridId ?? (d.location && resolveGrid?.(d.location)) ?? config.gateway.gridId;
-    if (!gridId) throw new Error(`device ${d.id}: its location is outside every grid of the grid map and gateway.gridId is not set`);
-    const params = { ...profile.params, ...d.params };
-    const rules = profile.alarms
-      .filter((r) => d.alarms[r.id]?.enabled !== false)
-      .map((r) => {
-        try {
-          const o = d.alarms[r.id];
-          const tuned = o ? { ...r, ...(o.forS !== undefined && { forS: o.forS }), ...(o.clearForS !== undefined && { clearForS: o.clearForS }), ...(o.severity && { severity: o.severity }) } : r;
-          return resolveRule(tuned, params, d.reportingIntervalS ?? profile.reportingIntervalS);
-        } catch (e) {
-          throw new Error(`device ${d.id}, rule ${r.id}: ${(e as Error).message}`);
-        }
-      });
-    const device: Device = {
-      id: d.id,
-      config: d,
-      profile,
-      gridId,
-      location,
-      componentCode: (d.componentCode ?? profile.componentCode) as ComponentCode,
-      assetType: profile.assetType,
-      ...(d.assetId && { assetId: d.assetId }),
-      params,
-      rules,
-    };
-    byId.set(d.id, device);
-    if (d.lorawan) byDevEui.set(d.lorawan.devEui, device);
-  }
-  return { byId, byDevEui };
 }

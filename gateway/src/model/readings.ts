@@ -1,4 +1,4 @@
-import type { RawFields } from '../../profiles/codecs/codec.js';
+import type { RawFields } from '../profiles/codecs/codec.js';
 
 /** What a southbound source hands to the pipeline, before decoding. */
 export type UplinkContent =

@@ -1,7 +1,7 @@
 import type { Alarm, Availability, GatewayStatus, Telemetry, UplinkMessage } from '@gridgate/contract';
-import type { Transition } from '../pipeline/alarms/engine.js';
-import type { DecodedUplink } from '../pipeline/decode/types.js';
-import type { Device } from '../runtime/devices.js';
+import type { Transition } from '../pipeline/alarms/rule-state.js';
+import type { DecodedUplink } from '../model/readings.js';
+import type { Device } from '../model/devices.js';
 
 /** Envelope fields the stamper adds (id, ts, gatewayId, seq, v). */
 type EnvelopeKeys = 'id' | 'ts' | 'gatewayId' | 'seq' | 'v';

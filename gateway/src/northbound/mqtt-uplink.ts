@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import type { UplinkConfig } from '../config/schema.js';
+import type { UplinkConfig } from './config.js';
 import { backoffDelay } from '../util/backoff.js';
 import { readTlsFiles } from '../util/tls.js';
 import type { Publisher } from './mqtt-delivery.js';

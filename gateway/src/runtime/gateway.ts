@@ -16,7 +16,7 @@ import { CameraStage } from '../southbound/cameras/stage.js';
 import type { FrameConsumer } from '../southbound/cameras/types.js';
 import type { LoadedConfig } from '../config/load.js';
 import { Pipeline } from '../pipeline/decode/pipeline.js';
-import type { RawUplink } from '../pipeline/decode/types.js';
+import type { RawUplink } from '../model/readings.js';
 import { EmbeddedBroker } from '../southbound/broker/embedded-broker.js';
 import { LnsConnection } from '../southbound/lns/lns-connection.js';
 import { historyRoutes } from '../local/history/routes.js';
@@ -34,14 +34,15 @@ import { statusBody } from '../northbound/messages.js';
 import { MqttUplink } from '../northbound/mqtt-uplink.js';
 import { Stamper } from '../northbound/stamper.js';
 import { CommandRouter } from './commands.js';
-import { buildDevices, type DeviceRegistry, type GridResolver } from './devices.js';
+import { buildDevices } from './devices.js';
+import type { DeviceRegistry, GridResolver } from '../model/devices.js';
 import { RejectCounter } from '../southbound/rejects.js';
 import { EvidenceWriter } from '../pipeline/reports/evidence.js';
 import { ReportManager } from '../pipeline/reports/manager.js';
 import { reportsRoutes } from '../pipeline/reports/routes.js';
 import { ReportStore } from '../pipeline/reports/store.js';
 import { loadCodeTables } from '../pipeline/reports/codes.js';
-import type { GatewaySnapshot } from './snapshot.js';
+import type { GatewaySnapshot } from '../local/api/snapshot.js';
 import { dropMqttPacketNumberCache } from '../util/mqtt-packet.js';
 
 export interface GatewayOptions {

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { RejectReason } from '../pipeline/decode/types.js';
+import type { RejectReason } from '../model/readings.js';
 import { capText } from '../util/cap.js';
 
 const MAX_TRACKED = 10_000;

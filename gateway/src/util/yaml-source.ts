@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Scalar } from 'yaml';
 import type { z } from 'zod';
-import { isSecretKey } from '../config/redact.js';
+import { isSecretKey } from './redact.js';
 
 /** What one config may expand through aliases (yaml's count: nodes copied, weighted by size). */
 const MAX_ALIAS_COUNT = 100;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import { loadConfig } from '../../src/config/load.js';
-import type { RawUplink, RejectReason } from '../../src/pipeline/decode/types.js';
+import type { RawUplink, RejectReason } from '../../src/model/readings.js';
 import { buildDevices } from '../../src/runtime/devices.js';
 import { CabinetSim, type CabinetSimOptions } from '../../fakes/sim/opcua-cabinet.js';
 import { applicationUriOf } from '../../src/southbound/opcua/config.js';

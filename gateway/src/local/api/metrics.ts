@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { SYNC_BUCKETS_S, type SyncTimesStats } from '../../northbound/outbox/sync-times.js';
-import type { GatewaySnapshot } from '../../runtime/snapshot.js';
+import type { GatewaySnapshot } from './snapshot.js';
 
 /** A Prometheus histogram whose buckets were counted elsewhere (the outbox counts its WAL syncs): read at scrape time. */
 class CountedHistogram extends Histogram {

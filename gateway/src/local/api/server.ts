@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import type { ApiConfig } from '../../config/schema.js';
+import type { ApiConfig } from './config.js';
 import { safeEqual } from '../../southbound/broker/credentials.js';
 
 /** A route module: registers its routes on the server (status, metrics, history, console, ...). */

@@ -1,10 +1,10 @@
-import type { RejectReason } from '../pipeline/decode/types.js';
-import type { CanonicalMetric } from '../pipeline/decode/types.js';
-import type { HistoryStats } from '../local/history/store.js';
-import type { DeliveryStats } from '../northbound/mqtt-delivery.js';
-import type { OutboxStats } from '../northbound/outbox/outbox.js';
-import type { InfluxSinkStats } from '../northbound/influx/influx-sink.js';
-import type { CameraSnapshot } from '../southbound/cameras/camera.js';
+import type { RejectReason } from '../../model/readings.js';
+import type { CanonicalMetric } from '../../model/readings.js';
+import type { HistoryStats } from '../history/store.js';
+import type { DeliveryStats } from '../../northbound/mqtt-delivery.js';
+import type { OutboxStats } from '../../northbound/outbox/outbox.js';
+import type { InfluxSinkStats } from '../../northbound/influx/influx-sink.js';
+import type { CameraSnapshot } from '../../southbound/cameras/camera.js';
 
 /** What the gateway looks like right now: for the status API, `gridgate status`, metrics and the console. */
 export interface GatewaySnapshot {

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { GatewaySnapshot } from '../../runtime/snapshot.js';
+import type { GatewaySnapshot } from './snapshot.js';
 
 /** GET /api/v1/status (everything), /api/v1/devices, /api/v1/alarms, and POST /api/v1/alarms/:id/ack. */
 export function statusRoutes(deps: { snapshot(): GatewaySnapshot; acknowledge(alarmId: string, by: string): boolean }) {

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { LoadedConfig } from '../../config/load.js';
-import { redactConfigText, restoreRedacted } from '../../config/redact.js';
+import { redactConfigText, restoreRedacted } from '../../util/redact.js';
 import { checkConfigText, ConfigRefused, writeConfigSafely } from '../../config/safe-write.js';
 import type { SourceProblem } from '../../util/yaml-source.js';
 import { verifyPassword } from '../../southbound/broker/credentials.js';

@@ -1,6 +1,6 @@
-import type { CanonicalMetric } from '../decode/types.js';
-import type { ResolvedRule } from './conditions.js';
-import { acknowledge, newRuleState, onSample, onTick, type RuleState, type Transition } from './engine.js';
+import type { CanonicalMetric } from '../../model/readings.js';
+import type { ResolvedRule } from '../../model/alarm-conditions.js';
+import { acknowledge, newRuleState, onSample, onTick, type RuleState, type Transition } from './rule-state.js';
 
 export interface PersistedRuleState {
   deviceId: string;

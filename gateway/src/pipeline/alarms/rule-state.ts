@@ -1,6 +1,6 @@
 import type { AlarmState, Severity } from '@gridgate/contract';
-import type { CanonicalMetric, MetricValue } from '../decode/types.js';
-import { deviationVerdict, median, rateVerdict, stateVerdict, thresholdVerdict, type ResolvedRule, type Verdict } from './conditions.js';
+import type { CanonicalMetric, MetricValue } from '../../model/readings.js';
+import { deviationVerdict, median, rateVerdict, stateVerdict, thresholdVerdict, type ResolvedRule, type Verdict } from '../../model/alarm-conditions.js';
 
 /** One alarm occurrence while it is active. Plain data: persisted as JSON. */
 export interface ActiveAlarm {

@@ -1,7 +1,7 @@
 import { CodecError, type Codec, type RawFields } from '../../profiles/codecs/codec.js';
 import { decodeBytes } from '../../profiles/codecs/index.js';
 import type { DeviceProfile, MetricSpec } from '../../profiles/schema.js';
-import { Rejection, type CanonicalMetric, type MetricValue, type UplinkContent } from './types.js';
+import { Rejection, type CanonicalMetric, type MetricValue, type UplinkContent } from '../../model/readings.js';
 
 /** A profile metric, prepared once per profile object: the hot path only reads these fields. */
 interface Plan {

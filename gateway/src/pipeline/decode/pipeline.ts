@@ -1,15 +1,15 @@
 import { uplinkTopics, type UplinkTopics } from '@gridgate/contract';
 import type { AlarmEngine } from '../alarms/alarm-engine.js';
-import type { Transition } from '../alarms/engine.js';
+import type { Transition } from '../alarms/rule-state.js';
 import type { Codec } from '../../profiles/codecs/codec.js';
-import type { DeviceRegistry, Device } from '../../runtime/devices.js';
+import type { DeviceRegistry, Device } from '../../model/devices.js';
 import type { RejectCounter } from '../../southbound/rejects.js';
 import type { VisionEvent } from '@gridgate/contract';
 import { alarmBody, availabilityBody, telemetryBody, type Body } from '../../northbound/messages.js';
 import type { Outbound, UplinkSink } from '../../northbound/outbound.js';
 import type { Stamper } from '../../northbound/stamper.js';
 import { decodeUplink } from './decode.js';
-import { Rejection, type DecodedUplink, type RawUplink } from './types.js';
+import { Rejection, type DecodedUplink, type RawUplink } from '../../model/readings.js';
 
 /** Downstream stages that want decoded telemetry and alarm transitions (history, reports, sinks). */
 export interface PipelineListener {

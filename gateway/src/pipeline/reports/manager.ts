@@ -1,12 +1,12 @@
 import { CaseReport, type CaseStatus, type Evidence, type ReportStatus, type VisionEvent } from '@gridgate/contract';
 import type { Logger } from 'pino';
-import type { Transition } from '../alarms/engine.js';
+import type { Transition } from '../alarms/rule-state.js';
 import type { GridMap } from '../grids/grid-map.js';
 import { gridCodeProblem, type GridCodeLength } from '../grids/grid-code.js';
-import type { DecodedUplink } from '../decode/types.js';
+import type { DecodedUplink } from '../../model/readings.js';
 import type { PipelineListener } from '../decode/pipeline.js';
 import type { AlarmRule } from '../../profiles/schema.js';
-import type { Device, DeviceRegistry } from '../../runtime/devices.js';
+import type { Device, DeviceRegistry } from '../../model/devices.js';
 import type { Body } from '../../northbound/messages.js';
 import type { Outbound } from '../../northbound/outbound.js';
 import type { Stamper } from '../../northbound/stamper.js';

@@ -1,4 +1,4 @@
-import type { CanonicalMetric } from '../decode/types.js';
+import type { CanonicalMetric } from '../../model/readings.js';
 import type { Sample } from './evidence.js';
 
 /** One metric's values in the ring, slot by slot. */

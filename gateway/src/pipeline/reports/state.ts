@@ -1,5 +1,5 @@
 import type { CaseStatus, Evidence, Location, ReportStatus, Severity, Verification } from '@gridgate/contract';
-import type { MetricValue } from '../decode/types.js';
+import type { MetricValue } from '../../model/readings.js';
 import type { Category } from './codes.js';
 
 type Text = { zh: string; en: string };

@@ -1,6 +1,6 @@
-import type { DecodedUplink } from '../decode/types.js';
+import type { DecodedUplink } from '../../model/readings.js';
 import type { PipelineListener } from '../decode/pipeline.js';
-import type { Device } from '../../runtime/devices.js';
+import type { Device } from '../../model/devices.js';
 
 export interface Exceedance {
   deviceId: string;

@@ -2,8 +2,8 @@ import { createServer as createNetServer, type Server, type Socket } from 'node:
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from 'pino';
-import type { BrokerConfig } from '../../config/schema.js';
-import type { RawUplink, RejectReason } from '../../pipeline/decode/types.js';
+import type { BrokerConfig } from './config.js';
+import type { RawUplink, RejectReason } from '../../model/readings.js';
 import { UNKNOWN_SOURCE } from '../rejects.js';
 import { capText } from '../../util/cap.js';
 import { readTlsFiles } from '../../util/tls.js';

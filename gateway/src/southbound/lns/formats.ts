@@ -2,7 +2,7 @@
 // The Things Stack v3: https://www.thethingsindustries.com/docs/integrations/data-formats/
 // ChirpStack v4:       https://www.chirpstack.io/docs/chirpstack/integrations/events.html
 // Both use the protobuf JSON mapping, which omits zero values: no f_port/fPort means port 0.
-import { Rejection } from '../../pipeline/decode/types.js';
+import { Rejection } from '../../model/readings.js';
 import { capText } from '../../util/cap.js';
 
 export interface LnsUplink {

@@ -1,8 +1,8 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import type { LnsConfig } from '../../config/schema.js';
-import { Rejection, type RawUplink, type RejectReason } from '../../pipeline/decode/types.js';
-import type { DeviceRegistry } from '../../runtime/devices.js';
+import type { LnsConfig } from './config.js';
+import { Rejection, type RawUplink, type RejectReason } from '../../model/readings.js';
+import type { DeviceRegistry } from '../../model/devices.js';
 import { UNKNOWN_SOURCE } from '../rejects.js';
 import { capText } from '../../util/cap.js';
 import { readTlsFiles } from '../../util/tls.js';

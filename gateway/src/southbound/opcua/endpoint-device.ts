@@ -1,8 +1,8 @@
 import type { ComponentCode } from '@gridgate/contract';
-import { resolveRule } from '../../pipeline/alarms/conditions.js';
+import { resolveRule } from '../../model/alarm-conditions.js';
 import type { GatewayConfig } from '../../config/schema.js';
 import type { AlarmRule, DeviceProfile } from '../../profiles/schema.js';
-import type { Device, DeviceRegistry } from '../../runtime/devices.js';
+import type { Device, DeviceRegistry } from '../../model/devices.js';
 import type { OpcuaEndpointConfig } from './config.js';
 
 // An endpoint (the cabinet's PLC or OPC-UA server) is an alarm subject of its own: when it is

@@ -17,7 +17,7 @@ import {
   type StatusCode,
 } from 'node-opcua-client';
 import type { Logger } from 'pino';
-import type { RawUplink, RejectReason } from '../../pipeline/decode/types.js';
+import type { RawUplink, RejectReason } from '../../model/readings.js';
 import { backoffDelay } from '../../util/backoff.js';
 import { createClient, describeEndpoint, getEndpoints, userIdentity } from './client.js';
 import type { OpcuaEndpointConfig } from './config.js';

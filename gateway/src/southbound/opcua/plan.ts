@@ -1,5 +1,5 @@
 import type { OpcuaEndpointConfig } from './config.js';
-import type { Device, DeviceRegistry } from '../../runtime/devices.js';
+import type { Device, DeviceRegistry } from '../../model/devices.js';
 import type { OpcuaDeadband } from '../../profiles/opcua-schema.js';
 
 // Pure: which nodes each endpoint reads for which device and metric source, with what sampling.

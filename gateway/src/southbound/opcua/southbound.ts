@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Transition } from '../../pipeline/alarms/engine.js';
+import type { Transition } from '../../pipeline/alarms/rule-state.js';
 import type { GatewayConfig } from '../../config/schema.js';
 import type { PipelineListener } from '../../pipeline/decode/pipeline.js';
-import type { RawUplink, RejectReason } from '../../pipeline/decode/types.js';
-import type { Device, DeviceRegistry } from '../../runtime/devices.js';
+import type { RawUplink, RejectReason } from '../../model/readings.js';
+import type { Device, DeviceRegistry } from '../../model/devices.js';
 import { applicationUriOf, OWN_CERT, pkiDirOf } from './config.js';
 import { ENDPOINT_OFFLINE_RULE } from './endpoint-device.js';
 import type { EndpointStatus, OpcuaEndpoint } from './endpoint.js';

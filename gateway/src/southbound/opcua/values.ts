@@ -1,5 +1,5 @@
 import type { RawFields } from '../../profiles/codecs/codec.js';
-import type { RawUplink, RejectReason } from '../../pipeline/decode/types.js';
+import type { RawUplink, RejectReason } from '../../model/readings.js';
 
 // Pure: OPC-UA values become raw fields keyed by the profile's metric sources, batched per device.
 
