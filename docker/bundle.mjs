@@ -27,14 +27,19 @@ if (!existsSync(join(root, 'gateway', 'dist', 'src', 'cli', 'main.js'))) {
 
 // Per workspace: its package.json and whatever it ships besides sources (dist/src, generated schemas,
 // static assets a later module adds). Sources, tests, benchmarks and build scripts stay behind.
-const SKIP_IN_WORKSPACE = new Set(['src', 'test', 'bench', 'scripts', 'node_modules', 'tsconfig.json']);
+const SKIP_IN_WORKSPACE = new Set(['src', 'fakes', 'test', 'bench', 'scripts', 'node_modules', 'tsconfig.json']);
 const SKIP_IN_DIST = new Set(['test', 'bench', 'scripts', '.tsbuildinfo']);
+// The fakes (gateway/fakes) are development tools; the demo's simulator and central side ship, because
+// `gridgate demo` is what `npm start`, the images' smoke check and a first look at a gateway run. The virtual
+// camera (a fake ONVIF device and RTSP server for tests) does not.
+const SKIP_FAKES = new Set(['virtual-camera']);
 const keep = (ws) => (src) => {
   const rel = relative(join(root, ws), src).split(sep);
   if (rel[0] === '') return true;
   if (rel.at(-1).endsWith('.tsbuildinfo')) return false;
   if (rel.length === 1) return !SKIP_IN_WORKSPACE.has(rel[0]) && !rel[0].endsWith('.tsbuildinfo');
   if (rel[0] === 'dist' && rel.length === 2) return !SKIP_IN_DIST.has(rel[1]);
+  if (rel[0] === 'dist' && rel[1] === 'fakes' && rel.length === 3) return !SKIP_FAKES.has(rel[2]);
   return true;
 };
 

@@ -88,6 +88,7 @@ describe('production bundle (docker/bundle.mjs, as the Dockerfiles build it)', (
     assert.match(bundleLog, /prepare: production install \(no TypeScript\): using the compiled dist\//);
     for (const dev of ['typescript', 'dclint', 'dockerfile-utils']) assert.ok(!existsSync(join(out, 'node_modules', dev)), `${dev} is a dev dependency, yet in the bundle`);
     for (const gone of ['gateway/src', 'gateway/test', 'gateway/dist/test', 'contract/src']) assert.ok(!existsSync(join(out, gone)), `${gone} should not be in the bundle`);
+    for (const fake of ['gateway/fakes', 'gateway/dist/fakes/virtual-camera']) assert.ok(!existsSync(join(out, fake)), `${fake} is a test fake, yet in the bundle`);
     assert.ok(existsSync(join(out, 'node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node')));
     assert.ok(existsSync(join(out, 'gateway', 'dist', 'src', 'cli', 'main.js')));
   });
