@@ -123,6 +123,13 @@ describe('gridgate devices add, then the gateway', () => {
       const s = await runCli(['status', '--config', file, '--once'], env);
       return s.code === 0 && /pressure=330000 Pa/.test(s.stdout) && s;
     });
+    // The printed test line works as printed, with this test's address for the gateway's (the config reads it
+    // from the environment): mosquitto_pub's own random client id would be refused.
+    const printed = /^ {2}test: {2}(mosquitto_pub .*)$/m.exec(r.stdout)![1]!;
+    assert.match(printed, / -i hydrant-7 /);
+    const testLine = printed.replace(/-h (<gateway address>|\S+) -p \d+ /, `-h 127.0.0.1 -p ${brokerPort} `);
+    const pub = spawnSync('sh', ['-c', testLine], { encoding: 'utf8', timeout: 15_000 });
+    assert.equal(pub.status, 0, `${testLine}\n${pub.stderr}`);
     assert.match(st.stdout, /^gw-yangjing-minsheng-rd {2}v\d+\.\d+\.\d+ {2}up .* uplink ● connected/);
     assert.match(st.stdout, /hydrant-7 online {2}\d+s ago/);
     assert.match(st.stdout, /backlog {2}\d+ message\(s\) for the central broker \(priority \d+, telemetry \d+\); \d+ in flight/);

@@ -142,9 +142,10 @@ export function registerDevices(program: Command): void {
           ...(b.tls ? [`  broker    mqtts://${b.tls.host && b.tls.host !== '0.0.0.0' ? b.tls.host : host}:${b.tls.port}`] : []),
           `  username  ${o.id}`,
           `  password  ${password}`,
+          `  client id ${o.id}   (the device id; a further connection ${o.id}:<suffix>. MQTT 3.1.1)`,
           `  publish   ${deviceTopics.up(o.id)}   (one JSON object per report${example ? `, e.g. ${example}` : ''})`,
           `  subscribe ${deviceTopics.cmd(o.id)}  (commands to the device, if it takes any)`,
-          ...(b.plain ? ['', `  test:  mosquitto_pub -h ${host === '<gateway address>' ? '<gateway address>' : host} -p ${b.port} -u ${o.id} -P '${password}' -t ${deviceTopics.up(o.id)} -m '${example ?? '{}'}'`] : []),
+          ...(b.plain ? ['', `  test:  mosquitto_pub -h ${host === '<gateway address>' ? '<gateway address>' : host} -p ${b.port} -i ${o.id} -u ${o.id} -P '${password}' -t ${deviceTopics.up(o.id)} -m '${example ?? '{}'}'`] : []),
         );
         if (!b.enabled) out.push('', 'note: broker.enabled is false in this config: the embedded broker is off, the device cannot connect yet');
       } else if (profile.transport === 'lorawan') {
