@@ -1,5 +1,5 @@
 import type { Location } from '@gridgate/contract';
-import type { DeviceConfig } from '../config/schema.js';
+import type { DeviceConfig } from './device-config.js';
 import type { DeviceProfile } from '../profiles/schema.js';
 import type { ResolvedRule } from './alarm-conditions.js';
 

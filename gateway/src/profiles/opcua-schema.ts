@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TopicSafeId } from '@gridgate/contract';
 
 // The `opcua:` section of a device profile: where each metric's source value lives in a server's
 // address space, and how it is sampled. One line in profiles/schema.ts points here.
@@ -40,6 +41,25 @@ export const OpcuaProfileSection = z
   .strict()
   .describe('OPC-UA profiles: the node of each metric and how it is sampled');
 export type OpcuaProfileSection = z.infer<typeof OpcuaProfileSection>;
+
+// A device's `opcua:` binding: the endpoint it is read from, and the root and {name} values its profile's node ids
+// start from. One line in model/device-config.ts points here.
+export const OpcuaDeviceBinding = z
+  .object({
+    endpoint: TopicSafeId.describe('OPC-UA endpoint id (opcua.endpoints[].id)'),
+    root: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Node id (ns=2;s=Cabinet07) or browse path from Objects (/2:Cabinet07) where the profile's browse paths start; default: the Objects folder"),
+    vars: z
+      .record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/), z.string())
+      .default({})
+      .describe("Values for {name} placeholders in the profile's node ids (e.g. {db: DB_Cab07})"),
+  })
+  .strict()
+  .describe('Where an OPC-UA device is read: the endpoint, and the root of its nodes');
+export type OpcuaDeviceBinding = z.infer<typeof OpcuaDeviceBinding>;
 
 interface ProfileLike {
   transport: string;

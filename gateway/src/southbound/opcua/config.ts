@@ -1,15 +1,10 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ComponentCode, GridId, Location, TopicSafeId } from '@gridgate/contract';
+import { FilePath, Secret } from '../../util/config-fields.js';
 
-// The `opcua:` section of a gateway config and the `opcua:` binding of a device. One line each in
-// config/schema.ts points here.
-
-// The same shapes as config/schema.ts uses (not imported from there: schema.ts imports this module).
-const Secret = z
-  .union([z.string().min(1), z.number().transform(String)])
-  .describe('Secret: write ${ENV_VAR} here, never the value itself');
-const FilePath = z.string().min(1).describe('Path, relative to the config file');
+// The `opcua:` section of a gateway config; one line in config/schema.ts points here. A device's `opcua:` binding
+// is profiles/opcua-schema.ts's (it fills the profile's node ids, and the device model sits below this folder).
 
 export const SECURITY_MODES = ['None', 'Sign', 'SignAndEncrypt'] as const;
 export const SECURITY_POLICIES = ['None', 'Basic256Sha256', 'Aes128_Sha256_RsaOaep', 'Aes256_Sha256_RsaPss'] as const;
@@ -79,23 +74,6 @@ export const OpcuaConfig = z
   .strict()
   .describe('OPC-UA servers (lighting cabinets, pump stations, PLCs) this gateway reads; devices bind to them with `opcua.endpoint`');
 export type OpcuaConfig = z.infer<typeof OpcuaConfig>;
-
-export const OpcuaDeviceBinding = z
-  .object({
-    endpoint: TopicSafeId.describe('OPC-UA endpoint id (opcua.endpoints[].id)'),
-    root: z
-      .string()
-      .min(1)
-      .optional()
-      .describe("Node id (ns=2;s=Cabinet07) or browse path from Objects (/2:Cabinet07) where the profile's browse paths start; default: the Objects folder"),
-    vars: z
-      .record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/), z.string())
-      .default({})
-      .describe("Values for {name} placeholders in the profile's node ids (e.g. {db: DB_Cab07})"),
-  })
-  .strict()
-  .describe('Where an OPC-UA device is read: the endpoint, and the root of its nodes');
-export type OpcuaDeviceBinding = z.infer<typeof OpcuaDeviceBinding>;
 
 /** The PKI folder of a config: explicit, or inside the data dir. */
 export function pkiDirOf(c: { gateway: { dataDir: string }; opcua: OpcuaConfig }): string {
