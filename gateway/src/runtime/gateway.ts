@@ -246,8 +246,9 @@ export class Gateway {
     }
     if (config.opcua.endpoints.length) {
       const p = this.pipeline;
-      this.opcua = new OpcuaSouthbound({ config, configFile: opts.loaded.file, devices: this.devices, ingest: (raw) => this.ingest(raw, () => {}), reject: (id, r, d) => this.rejects.reject(id, r, d), setAvailability: (id, st, at, why) => p.setAvailability(id, st, at, why), heartbeat: (id, at) => p.heartbeat(id, at), log });
-      p.addListener(this.opcua.listener);
+      this.opcua = new OpcuaSouthbound({ gateway: config.gateway, opcua: config.opcua, configFile: opts.loaded.file, devices: this.devices, ingest: (raw) => this.ingest(raw, () => {}), reject: (id, r, d) => this.rejects.reject(id, r, d), setAvailability: (id, st, at, why) => p.setAvailability(id, st, at, why), heartbeat: (id, at) => p.heartbeat(id, at), log });
+      const opcua = this.opcua;
+      p.addListener({ alarm: (d, t) => opcua.alarmChanged(d.id, t.rule.rule.id, t.state, t.at) });
     }
   }
 

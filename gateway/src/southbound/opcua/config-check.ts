@@ -1,13 +1,20 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import type { GatewayConfig } from '../../config/schema.js';
+import type { DeviceConfig } from '../../model/device-config.js';
 import type { LoadedProfile } from '../../profiles/load.js';
 import type { OpcuaConfig } from './config.js';
+import type { EndpointDefaults } from './endpoint-device.js';
 import { placeholders } from './plan.js';
 
 export interface ConfigProblem {
   path: (string | number)[];
   message: string;
+}
+
+/** The parts of a gateway config the OPC-UA checks read. */
+export interface OpcuaCheckInput extends EndpointDefaults {
+  opcua: OpcuaConfig;
+  devices: readonly DeviceConfig[];
 }
 
 const abs = (base: string, p: string) => (isAbsolute(p) ? p : resolve(base, p));
@@ -22,7 +29,7 @@ export function resolveOpcuaPaths(o: OpcuaConfig, base: string): OpcuaConfig {
 }
 
 /** Checks that need the whole config and the profiles: bindings, ids, placeholders, files. */
-export function checkOpcuaConfig(c: GatewayConfig, profiles: ReadonlyMap<string, LoadedProfile>): ConfigProblem[] {
+export function checkOpcuaConfig(c: OpcuaCheckInput, profiles: ReadonlyMap<string, LoadedProfile>): ConfigProblem[] {
   const out: ConfigProblem[] = [];
   const endpoints = new Map<string, number>();
   const deviceIds = new Set(c.devices.map((d) => d.id));

@@ -1,14 +1,19 @@
-import type { ComponentCode } from '@gridgate/contract';
+import type { ComponentCode, Location } from '@gridgate/contract';
 import { resolveRule } from '../../model/alarm-conditions.js';
-import type { GatewayConfig } from '../../config/schema.js';
 import type { AlarmRule, DeviceProfile } from '../../profiles/schema.js';
 import type { Device, DeviceRegistry } from '../../model/devices.js';
-import type { OpcuaEndpointConfig } from './config.js';
+import type { OpcuaConfig, OpcuaEndpointConfig } from './config.js';
 
 // An endpoint (the cabinet's PLC or OPC-UA server) is an alarm subject of its own: when it is
 // unreachable, it raises ONE availability alarm, and the offline rules of the devices behind it are
 // held back (runtime/gateway.ts `sourceDown`). It is registered like a device so that the alarm
 // engine, its persistence and the alarm message need nothing new.
+
+/** What an endpoint's alarm subject takes from the gateway config: its endpoints, and where the cabinet stands. */
+export interface EndpointDefaults {
+  gateway: { location?: Location | undefined; gridId?: string | undefined };
+  opcua: Pick<OpcuaConfig, 'endpoints'>;
+}
 
 export const ENDPOINT_PROFILE_ID = 'opcua-endpoint';
 export const ENDPOINT_OFFLINE_RULE = 'endpoint-offline';
@@ -43,7 +48,7 @@ function endpointProfile(e: OpcuaEndpointConfig, assetType: DeviceProfile['asset
 }
 
 /** The alarm subject of one endpoint: filed where its first device is, unless the endpoint says otherwise. */
-export function endpointDevice(e: OpcuaEndpointConfig, config: GatewayConfig, bound: readonly Device[]): Device {
+export function endpointDevice(e: OpcuaEndpointConfig, config: EndpointDefaults, bound: readonly Device[]): Device {
   const first = bound[0];
   const location = e.location ?? first?.location ?? config.gateway.location;
   const gridId = e.gridId ?? first?.gridId ?? config.gateway.gridId;
@@ -64,7 +69,7 @@ export function endpointDevice(e: OpcuaEndpointConfig, config: GatewayConfig, bo
 }
 
 /** Adds one alarm subject per configured endpoint to the registry (before the alarm engine is built). */
-export function addEndpointDevices(registry: DeviceRegistry, config: GatewayConfig): void {
+export function addEndpointDevices(registry: DeviceRegistry, config: EndpointDefaults): void {
   for (const e of config.opcua.endpoints) {
     if (registry.byId.has(e.id)) throw new Error(`opcua endpoint ${e.id}: a device has the same id`);
     const bound = [...registry.byId.values()].filter((d) => d.config.opcua?.endpoint === e.id);

@@ -1,11 +1,8 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Transition } from '../../pipeline/alarms/rule-state.js';
-import type { GatewayConfig } from '../../config/schema.js';
-import type { PipelineListener } from '../../pipeline/decode/pipeline.js';
 import type { RawUplink, RejectReason } from '../../model/readings.js';
 import type { Device, DeviceRegistry } from '../../model/devices.js';
-import { applicationUriOf, OWN_CERT, pkiDirOf } from './config.js';
+import { applicationUriOf, OWN_CERT, pkiDirOf, type OpcuaConfig } from './config.js';
 import { ENDPOINT_OFFLINE_RULE } from './endpoint-device.js';
 import type { EndpointStatus, OpcuaEndpoint } from './endpoint.js';
 import { planEndpoints, type EndpointPlan } from './plan.js';
@@ -13,7 +10,9 @@ import { planEndpoints, type EndpointPlan } from './plan.js';
 
 /** What the OPC-UA southbound needs from the gateway: the same entry as every other source. */
 export interface OpcuaSouthboundDeps {
-  config: GatewayConfig;
+  gateway: { id: string; dataDir: string };
+  opcua: OpcuaConfig;
+  /** Named in the hint to trust a server's certificate. */
   configFile: string;
   devices: DeviceRegistry;
   ingest(raw: RawUplink): void;
@@ -40,8 +39,8 @@ export class OpcuaSouthbound {
   readonly pkiDir: string;
 
   constructor(private readonly deps: OpcuaSouthboundDeps) {
-    this.pkiDir = pkiDirOf(deps.config);
-    this.plans = planEndpoints(deps.config.opcua.endpoints, deps.devices);
+    this.pkiDir = pkiDirOf(deps);
+    this.plans = planEndpoints(deps.opcua.endpoints, deps.devices);
   }
 
   async start(): Promise<void> {
@@ -49,10 +48,9 @@ export class OpcuaSouthbound {
     // node-opcua takes seconds to load: only a gateway with OPC-UA endpoints imports it.
     const [{ OpcuaEndpoint }, { routeNodeOpcuaLogs }, { ensureOwnCertificate }] = await Promise.all([import('./endpoint.js'), import('./opcua-log.js'), import('./pki.js')]);
     const { deps } = this;
-    const c = deps.config;
     routeNodeOpcuaLogs(deps.log);
     try {
-      const own = await ensureOwnCertificate(this.pkiDir, c.opcua.applicationName, applicationUriOf(c.gateway.id));
+      const own = await ensureOwnCertificate(this.pkiDir, deps.opcua.applicationName, applicationUriOf(deps.gateway.id));
       const fields = { pki: this.pkiDir, certificate: own.file, thumbprint: own.info.thumbprint, validUntil: own.info.notAfter.toISOString() };
       if (own.created) deps.log.info(fields, 'OPC-UA application certificate created: servers with security must trust it');
       if (own.info.notAfter.getTime() < Date.now()) deps.log.error(fields, 'the gateway OPC-UA certificate has expired: `gridgate opcua cert --renew`, then trust the new one on the servers');
@@ -64,8 +62,8 @@ export class OpcuaSouthbound {
       (plan) =>
         new OpcuaEndpoint(plan, {
           pkiDir: this.pkiDir,
-          applicationName: c.opcua.applicationName,
-          applicationUri: applicationUriOf(c.gateway.id),
+          applicationName: deps.opcua.applicationName,
+          applicationUri: applicationUriOf(deps.gateway.id),
           accept: (raw) => deps.ingest(raw),
           reject: (id, reason, detail) => deps.reject(id, reason, detail),
           onAvailability: (up, at, reason) => this.onAvailability(plan.endpoint.id, up, at, reason),
@@ -101,17 +99,18 @@ export class OpcuaSouthbound {
     return this.endpoints.map((e) => e.status());
   }
 
-  /** Marks the endpoint's devices offline once its availability alarm is raised (not at every blip). */
-  readonly listener: PipelineListener = {
-    alarm: (device: Device, t: Transition) => {
-      if (t.rule.rule.id !== ENDPOINT_OFFLINE_RULE || t.state !== 'raised') return;
-      const plan = this.plans.find((p) => p.endpoint.id === device.id);
-      if (!plan) return;
-      const why = this.reasons.get(plan.endpoint.id);
-      const reason = `OPC-UA endpoint ${plan.endpoint.id} unreachable${why ? `: ${why}` : ''}`.slice(0, 200);
-      for (const id of plan.deviceIds) this.deps.setAvailability(id, 'offline', t.at, reason);
-    },
-  };
+  /**
+   * Marks the endpoint's devices offline once its availability alarm is raised (not at every blip). The
+   * composition root calls it with every alarm transition: the alarm stage sits above this source.
+   */
+  alarmChanged(subjectId: string, ruleId: string, state: string, at: number): void {
+    if (ruleId !== ENDPOINT_OFFLINE_RULE || state !== 'raised') return;
+    const plan = this.plans.find((p) => p.endpoint.id === subjectId);
+    if (!plan) return;
+    const why = this.reasons.get(plan.endpoint.id);
+    const reason = `OPC-UA endpoint ${plan.endpoint.id} unreachable${why ? `: ${why}` : ''}`.slice(0, 200);
+    for (const id of plan.deviceIds) this.deps.setAvailability(id, 'offline', at, reason);
+  }
 
   private onAvailability(id: string, up: boolean, at: number, reason?: string): void {
     if (up) this.reasons.delete(id);
