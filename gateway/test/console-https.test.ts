@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApiServer } from '../src/local/api/server.js';
 import { loadConfig } from '../src/config/load.js';
+import { configWriter } from '../src/config/safe-write.js';
 import { WebConsole } from '../src/local/console/console.js';
 import { hashPassword } from '../src/southbound/broker/credentials.js';
 import { createLogger } from '../src/util/log.js';
@@ -44,7 +45,7 @@ console: { passwordHash: "${await hashPassword('correct horse battery')}" }
   );
   const loaded = loadConfig(file, {});
   const log = createLogger('silent');
-  const web = new WebConsole({ file, env: {}, log, gateway: () => ({ loaded, cameraGrid: () => undefined }), requestReload: () => ({ ok: true }) });
+  const web = new WebConsole({ file, writer: configWriter(file, {}), log, gateway: () => ({ loaded, cameraGrid: () => undefined }), requestReload: () => ({ ok: true }) });
   const app = createApiServer(loaded.config.api, log, [web.routes], { authorize: web.authorize });
   await app.listen({ port: 0, host: '127.0.0.1' });
   try {

@@ -5,6 +5,7 @@ import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import { loadConfig, type LoadedConfig } from './load.js';
 import { isSecretKey } from '../util/redact.js';
 import { SourceError, type SourceProblem } from '../util/yaml-source.js';
+import type { ConfigWriter } from '../local/console/config-writer.js';
 
 /** A config change refused because the result would not validate; the file on disk is unchanged. */
 export class ConfigRefused extends Error {
@@ -136,4 +137,20 @@ export function writeConfigSafely(file: string, text: string, o: CheckOptions = 
     /* not every filesystem lets a folder be synced */
   }
   return { loaded: { ...loaded, file }, problems: [], unset };
+}
+
+/** The console's ConfigWriter for one file, checked with the gateway's environment. */
+export function configWriter(file: string, env: NodeJS.ProcessEnv): ConfigWriter {
+  return {
+    check: (text) => checkConfigText(file, text, { env }).problems,
+    write: (text) => {
+      try {
+        writeConfigSafely(file, text, { env });
+        return [];
+      } catch (e) {
+        if (e instanceof ConfigRefused) return e.problems;
+        throw e;
+      }
+    },
+  };
 }

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { SourceError } from '../util/yaml-source.js';
 import { WebConsole } from '../local/console/console.js';
+import { configWriter } from '../config/safe-write.js';
 import { Gateway, type GatewayOptions } from './gateway.js';
 
 /**
@@ -23,7 +24,7 @@ export class GatewayHost {
   ) {
     this.console = new WebConsole({
       file,
-      env,
+      writer: configWriter(file, env),
       log,
       gateway: () => {
         const g = this.gateway;

@@ -4,12 +4,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import type { LoadedConfig } from '../../config/load.js';
 import { redactConfigText, restoreRedacted } from '../../util/redact.js';
-import { checkConfigText, ConfigRefused, writeConfigSafely } from '../../config/safe-write.js';
 import type { SourceProblem } from '../../util/yaml-source.js';
 import { verifyPassword } from '../../southbound/broker/credentials.js';
 import { loadCameraProfiles } from '../../pipeline/vision/rules/load.js';
+import type { CameraProfile } from '../../pipeline/vision/rules/profile.js';
+import type { LoadedGridMap } from '../../pipeline/grids/load.js';
+import type { CameraConfig } from '../../southbound/cameras/config.js';
+import type { ConfigWriter } from './config-writer.js';
 import { defaultConsoleConfig, type ConsoleConfig } from './config.js';
 import { readCookie, sessionCookie } from './cookies.js';
 import { LoginBackoff, type LoginLimits } from '../../util/login-backoff.js';
@@ -21,7 +23,12 @@ import { setCameraZones, zoneInputProblems } from './zone-edit.js';
 
 /** What the console needs of the running gateway (whichever one the host runs after a reload). */
 export interface ConsoleGatewayView {
-  loaded: LoadedConfig;
+  /** The parts of the running gateway's loaded config (config/load.ts LoadedConfig) the console reads. */
+  loaded: {
+    config: { gateway: { id: string; dataDir: string }; console: ConsoleConfig; api: { tls?: unknown }; cameras: CameraConfig[]; profiles: { dirs: string[] } };
+    grids?: Pick<LoadedGridMap, 'map'>;
+    cameraProfiles?: Map<string, CameraProfile>;
+  };
   /** The camera's effective unit grid (own, looked up, or the gateway's), for the zone editor's default. */
   cameraGrid(id: string): string | undefined;
 }
@@ -29,8 +36,8 @@ export interface ConsoleGatewayView {
 export interface WebConsoleDeps {
   /** The config file the gateway runs on: what the console shows and edits. */
   file: string;
-  /** The gateway's environment: edits are validated with the secrets the gateway will load them with. */
-  env: NodeJS.ProcessEnv;
+  /** Checks and saves edits of that file, with the secrets the gateway will load it with. */
+  writer: ConfigWriter;
   gateway(): ConsoleGatewayView | undefined;
   /** Validates the file and swaps the running gateway onto it (GatewayHost.requestReload). */
   requestReload(): { ok: boolean; problems?: string };
@@ -190,8 +197,8 @@ export class WebConsole {
       if (typeof edited !== 'string') return reply.code(400).send({ error: 'send {"text": "<the YAML of the config>"}' });
       const { text, problems } = this.withSecrets(edited);
       if (problems.length) return { ok: false, problems };
-      const r = checkConfigText(this.deps.file, text, { env: this.deps.env });
-      return { ok: r.problems.length === 0, problems: r.problems.map(problemView) };
+      const found = this.deps.writer.check(text);
+      return { ok: found.length === 0, problems: found.map(problemView) };
     });
     app.put<{ Body: { text?: unknown; sha256?: unknown } }>('/api/v1/config', async (req, reply) => {
       const edited = req.body?.text;
@@ -261,12 +268,8 @@ export class WebConsole {
 
   /** Validate, write atomically, then ask the host to swap the running gateway onto it. */
   private save(reply: FastifyReply, text: string, what: string) {
-    try {
-      writeConfigSafely(this.deps.file, text, { env: this.deps.env });
-    } catch (e) {
-      if (!(e instanceof ConfigRefused)) throw e;
-      return reply.code(400).send({ code: 'invalid', error: 'the config would not validate, so nothing was changed', problems: e.problems.map(problemView) });
-    }
+    const refused = this.deps.writer.write(text);
+    if (refused.length) return reply.code(400).send({ code: 'invalid', error: 'the config would not validate, so nothing was changed', problems: refused.map(problemView) });
     const r = this.deps.requestReload();
     this.deps.log.info({ config: this.deps.file }, what);
     return reply.send({ saved: true, sha256: sha256(text), reloading: r.ok, ...(r.problems && { problems: r.problems }) });
