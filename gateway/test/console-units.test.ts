@@ -14,7 +14,7 @@ import { SessionStore } from '../src/local/console/sessions.js';
 import { setCameraZones, zoneInputProblems } from '../src/local/console/zone-edit.js';
 import { toSeries } from '../src/local/console/web/chart.js';
 import { I18n, initialLang } from '../src/local/console/web/i18n.js';
-import { polygonProblems, type Pt } from '../src/local/console/web/zone-shape.js';
+import { polygonProblems, type Pt } from '../src/model/zone-shape.js';
 import { repoRoot } from './helpers/shared.js';
 
 const codes = (poly: Pt[]) => polygonProblems(poly).map((p) => p.code);

@@ -48,6 +48,9 @@ export interface WebConsoleDeps {
 export const SESSION_COOKIE = 'gg_session';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const WEB_DIR = join(dirname(fileURLToPath(import.meta.url)), 'web');
+/** The zone rules the browser imports as ./zone-shape.js: compiled from model/ (the cameras stage checks with them too). */
+const ZONE_SHAPE_DIR = fileURLToPath(new URL('../../model/', import.meta.url));
+const assetFile = (name: string) => join(name.startsWith('zone-shape.') ? ZONE_SHAPE_DIR : WEB_DIR, name);
 const ASSET = /^[a-z][a-z0-9-]*\.js(\.map)?$/;
 const SECURITY_HEADERS = {
   'content-security-policy': "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
@@ -113,7 +116,7 @@ export class WebConsole {
     app.get('/console/assets/console.css', PUBLIC, async (_req, reply) => reply.headers(SECURITY_HEADERS).type('text/css; charset=utf-8').header('cache-control', 'no-cache').send(CONSOLE_CSS));
     app.get<{ Params: { name: string } }>('/console/assets/:name', PUBLIC, async (req, reply) => {
       const name = req.params.name;
-      const file = join(WEB_DIR, name);
+      const file = assetFile(name);
       if (!ASSET.test(name) || !existsSync(file)) return reply.code(404).send({ error: `no console asset ${name.slice(0, 100)}` });
       return reply
         .headers(SECURITY_HEADERS)

@@ -1,6 +1,6 @@
 import { isMap, isScalar, isSeq, parseDocument, type YAMLMap } from 'yaml';
 import type { ZoneView } from './web/types.js';
-import { polygonProblems, type ShapeProblemCode } from './web/zone-shape.js';
+import { polygonProblems, type ShapeProblemCode } from '../../model/zone-shape.js';
 
 /** A zone as the console's editor sends it (the browser's own type: one shape for both sides). */
 export type ZoneInput = ZoneView;

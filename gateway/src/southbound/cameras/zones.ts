@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { GridId, Location, TopicSafeId } from '@gridgate/contract';
-import { polygonProblems } from '../../local/console/web/zone-shape.js';
+import { polygonProblems } from '../../model/zone-shape.js';
 
 const Point = z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]).describe('x, y in normalized frame coordinates (0..1)');
 

@@ -2,6 +2,7 @@ import { ApiError, type Api } from './api.js';
 import { h, replace, svg } from './dom.js';
 import type { I18n, Key } from './i18n.js';
 import type { EvidenceView, ZonesAnswer, ZoneView } from './types.js';
+// model/zone-shape.ts, served beside this file (tsconfig.json's rootDirs): the server checks zones with it too.
 import { polygonProblems } from './zone-shape.js';
 
 type P = [number, number];

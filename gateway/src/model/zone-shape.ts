@@ -1,6 +1,7 @@
 // The shape rules of a camera zone or mask polygon, in normalized frame coordinates (0..1). One pure function
 // shared by the console's zone editor (in the browser, as the user draws) and the gateway's config validation,
-// so both refuse the same polygons with the same words. No imports: the browser loads this file as it is.
+// so both refuse the same polygons with the same words. No imports: the browser loads this file as it is (the
+// console's browser project compiles it and serves it among its assets, see local/console/web/tsconfig.json).
 
 export type Pt = readonly [number, number];
 
