@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generatePassword } from '../src/southbound/broker/credentials.js';
 import { GATEWAY_NODE_FLAGS } from '../src/runtime/node-flags.js';
+import { NOT_IN_BUNDLE } from '../src/cli/virtual-camera.js';
 import { Consumer } from './helpers/consumer.js';
 import { startMosquitto, type Mosquitto } from './helpers/mosquitto.js';
 import { freePort, waitFor } from './helpers/net.js';
@@ -91,6 +92,16 @@ describe('production bundle (docker/bundle.mjs, as the Dockerfiles build it)', (
     for (const fake of ['gateway/fakes', 'gateway/dist/fakes/virtual-camera']) assert.ok(!existsSync(join(out, fake)), `${fake} is a test fake, yet in the bundle`);
     assert.ok(existsSync(join(out, 'node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node')));
     assert.ok(existsSync(join(out, 'gateway', 'dist', 'src', 'cli', 'main.js')));
+  });
+
+  test('gridgate virtual-camera, a lab command, says it is not in the bundle; the help still lists every command', () => {
+    const cli = join(out, 'gateway', 'dist', 'src', 'cli', 'main.js');
+    const vc = spawnSync(process.execPath, [cli, 'virtual-camera', '--video', 'x.avi'], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(vc.status, 1, vc.stderr);
+    assert.equal(vc.stderr, `gridgate: ${NOT_IN_BUNDLE}\n`);
+    const help = spawnSync(process.execPath, [cli, '--help'], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(help.status, 0, help.stderr);
+    assert.match(help.stdout, /virtual-camera/);
   });
 
   test('the demo runs from the bundle: simulated sensors, alarms, the SQLite outbox, the health check', async () => {

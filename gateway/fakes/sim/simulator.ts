@@ -4,7 +4,8 @@ import type { Codec } from '../../src/profiles/codecs/codec.js';
 import { encodeFields } from '../../src/profiles/codecs/index.js';
 import type { DeviceProfile } from '../../src/profiles/schema.js';
 import { chirpStackV4Up, ttnV3Up } from './lns-messages.js';
-import { activeFault, prng, simulatedMetrics, toRawFields, type FaultWindow } from './scenario.js';
+import { simulatedMetrics, toRawFields } from '../../src/profiles/simulation.js';
+import { activeFault, prng, type FaultWindow } from './scenario.js';
 
 export interface SimulatedDevice {
   id: string;

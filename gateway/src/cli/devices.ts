@@ -7,7 +7,7 @@ import { ConfigRefused, writeConfigSafely } from '../config/safe-write.js';
 import { currentConfig } from './config-file.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { DeviceProfile } from '../profiles/schema.js';
-import { simulatedMetrics, toRawFields } from '../../fakes/sim/scenario.js';
+import { examplePayload } from '../profiles/simulation.js';
 import { generatePassword, hashPassword } from '../southbound/broker/credentials.js';
 import { parseLocation } from './init.js';
 import { apiTargetFromConfig, callApi } from './running-gateway.js';
@@ -66,15 +66,6 @@ export function addDeviceToConfig(text: string, entry: DeviceEntry): string {
   }
   seq.add(node);
   return doc.toString({ lineWidth: 0 });
-}
-
-/** A payload the device could send, from the profile's simulated normal values (JSON devices). */
-export function examplePayload(profile: DeviceProfile): string | undefined {
-  if (profile.transport !== 'mqtt-json' || !profile.simulation) return undefined;
-  let seed = 1;
-  const random = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
-  const metrics = simulatedMetrics(profile, undefined, random);
-  return metrics && JSON.stringify(toRawFields(profile, metrics));
 }
 
 /** Which unit grid the device gets, and why (its own, the map at its location, or the gateway's fallback). */

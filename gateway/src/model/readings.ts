@@ -1,4 +1,5 @@
 import type { RawFields } from '../profiles/codecs/codec.js';
+import type { MetricValue } from '../profiles/schema.js';
 
 /** What a southbound source hands to the pipeline, before decoding. */
 export type UplinkContent =
@@ -16,7 +17,7 @@ export interface RawUplink {
   content: UplinkContent;
 }
 
-export type MetricValue = number | boolean | string;
+export type { MetricValue };
 export interface CanonicalMetric {
   value: MetricValue;
   unit?: string;

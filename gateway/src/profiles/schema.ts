@@ -120,6 +120,9 @@ export const MetricSpec = z
   .strict();
 export type MetricSpec = z.infer<typeof MetricSpec>;
 
+/** A metric's canonical value, of its spec's type (the readings of model/readings.ts carry it). */
+export type MetricValue = number | boolean | string;
+
 /** Scenario values the simulator uses: canonical metric -> value or [min, max] range. */
 const SimValues = z.record(Name, z.union([z.number(), z.boolean(), z.string(), z.tuple([z.number(), z.number()])]));
 
