@@ -12,6 +12,7 @@ export const LAYERS: readonly string[] = [
   'model',
   'store',
   'southbound/rejects.ts',
+  'southbound/source.ts',
   'southbound/broker',
   'southbound/lns',
   'southbound/cameras',

@@ -69,7 +69,8 @@ async function startBroker(config: Record<string, unknown>): Promise<Harness> {
     reject: (id, reason, detail) => rejects.reject(id, reason, detail),
     log: logger,
   });
-  const { port } = await broker.listen();
+  await broker.start();
+  const { port } = broker.ports;
   return { broker, url: `mqtt://127.0.0.1:${port}`, rejects, accepted, log };
 }
 
@@ -106,7 +107,7 @@ describe('embedded broker against a hostile device on the sensor LAN', () => {
   });
   after(async () => {
     for (const c of clients) c.end(true);
-    await h?.broker.close();
+    await h?.broker.stop();
     (crypto as unknown as { scrypt: typeof realScrypt }).scrypt = realScrypt;
     syncBuiltinESMExports();
   });

@@ -37,6 +37,7 @@ import { CommandRouter } from './commands.js';
 import { buildDevices } from './devices.js';
 import type { DeviceRegistry, GridResolver } from '../model/devices.js';
 import { RejectCounter } from '../southbound/rejects.js';
+import type { SourceDeps } from '../southbound/source.js';
 import { EvidenceWriter } from '../pipeline/reports/evidence.js';
 import { ReportManager } from '../pipeline/reports/manager.js';
 import { reportsRoutes } from '../pipeline/reports/routes.js';
@@ -189,11 +190,18 @@ export class Gateway {
       this.pipeline.addListener(this.vision.sensors);
     }
     const vision = this.vision;
+    // Every southbound source delivers into the pipeline, counts its refusals and reports availability here.
+    const source: SourceDeps = {
+      accept: (raw, done) => this.ingest(raw, done),
+      reject: (id, reason, detail) => this.rejects.reject(id, reason, detail),
+      setAvailability: (id, state, at, reason) => this.pipeline.setAvailability(id, state, at, reason),
+      log,
+    };
     this.cameras = new CameraStage({
+      ...source,
       gateway: config.gateway,
       cameras: config.cameras,
       video: config.video,
-      setAvailability: (id, state, at, reason) => this.pipeline.setAvailability(id, state, at, reason),
       ...(resolveGrid && { resolveGrid }),
       // Detection takes the gated frames of every camera and saves its evidence in the camera stage's store.
       ...((opts.frameConsumer || vision) && {
@@ -204,7 +212,6 @@ export class Gateway {
             return vision!.forCamera({ id: info.id, gridId: info.gridId, location: info.location, zones: info.zones });
           }),
       }),
-      log,
     });
     this.commands.register('snapshot.request', (cmd) => this.cameras.snapshotRequest(cmd.cameraId));
     this.commands.register('alarm.ack', (cmd) => {
@@ -223,30 +230,18 @@ export class Gateway {
     }
     if (config.broker.enabled) {
       this.broker = new EmbeddedBroker(config.broker, {
+        ...source,
         credentialsOf: (id) => {
           const d = this.devices.byId.get(id);
           if (!d || d.profile.transport !== 'mqtt-json') return undefined;
           return { ...(d.config.credentials && { passwordHash: d.config.credentials.passwordHash }) };
         },
-        accept: (raw, done) => this.ingest(raw, done),
-        reject: (id, reason, detail) => this.rejects.reject(id, reason, detail),
-        log,
       });
     }
-    for (const l of config.lns) {
-      this.lns.push(
-        new LnsConnection(l, {
-          devices: this.devices,
-          accept: (raw, done) => this.ingest(raw, done),
-          reject: (id, r, d) => this.rejects.reject(id, r, d),
-          availability: (id, state, reason) => this.pipeline.setAvailability(id, state, Date.now(), reason),
-          log,
-        }),
-      );
-    }
+    for (const l of config.lns) this.lns.push(new LnsConnection(l, { ...source, devices: this.devices }));
     if (config.opcua.endpoints.length) {
       const p = this.pipeline;
-      this.opcua = new OpcuaSouthbound({ gateway: config.gateway, opcua: config.opcua, configFile: opts.loaded.file, devices: this.devices, ingest: (raw) => this.ingest(raw, () => {}), reject: (id, r, d) => this.rejects.reject(id, r, d), setAvailability: (id, st, at, why) => p.setAvailability(id, st, at, why), heartbeat: (id, at) => p.heartbeat(id, at), log });
+      this.opcua = new OpcuaSouthbound({ ...source, gateway: config.gateway, opcua: config.opcua, configFile: opts.loaded.file, devices: this.devices, heartbeat: (id, at) => p.heartbeat(id, at) });
       const opcua = this.opcua;
       p.addListener({ alarm: (d, t) => opcua.alarmChanged(d.id, t.rule.rule.id, t.state, t.at) });
     }
@@ -269,7 +264,10 @@ export class Gateway {
     this.influx?.start();
     this.history?.start();
     this.uplink.start();
-    if (this.broker) this.ports = await this.broker.listen();
+    if (this.broker) {
+      await this.broker.start();
+      this.ports = { ...this.broker.ports };
+    }
     const apiCfg = this.opts.loaded.config.api;
     if (apiCfg.enabled) {
       const ack = (alarmId: string, by: string) => {
@@ -287,7 +285,7 @@ export class Gateway {
       const a = this.api.server.address();
       this.ports.api = typeof a === 'object' && a ? a.port : apiCfg.port;
     }
-    for (const l of this.lns) l.start();
+    for (const l of this.lns) await l.start();
     await this.cameras.start();
     // Not awaited: loading the model takes seconds, and a detector that fails must not stop the gateway.
     void this.vision?.start();
@@ -441,7 +439,7 @@ export class Gateway {
     await this.vision?.stop();
     await this.cameras.stop();
     await this.opcua?.stop();
-    if (this.broker) await this.broker.close();
+    await this.broker?.stop();
     this.persistAlarms(true);
     this.delivery.stop();
     await this.influx?.stop();

@@ -1,9 +1,9 @@
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
-import type { Logger } from 'pino';
 import type { BrokerConfig } from './config.js';
-import type { RawUplink, RejectReason } from '../../model/readings.js';
+import type { RejectReason } from '../../model/readings.js';
+import type { Source, SourceDeps } from '../source.js';
 import { UNKNOWN_SOURCE } from '../rejects.js';
 import { capText } from '../../util/cap.js';
 import { readTlsFiles } from '../../util/tls.js';
@@ -15,15 +15,11 @@ import { TokenBucket } from './rate-limit.js';
 
 type BrokerOptions = BrokerConfig;
 
-export interface BrokerDeps {
+/** A device gets its PUBACK once `accept` calls back (the uplink is durable). */
+export interface BrokerDeps extends Pick<SourceDeps, 'accept' | 'reject' | 'log'> {
   /** Password hash of a configured MQTT device, or null when configured without one; undefined when unknown. */
   credentialsOf(deviceId: string): { passwordHash?: string } | undefined;
-  /** Hands one device uplink to the pipeline; `done` runs once it is durable, then the device gets its PUBACK. */
-  accept(raw: RawUplink, done: (err?: Error) => void): void;
-  /** Counts and logs a refused input. */
-  reject(deviceId: string, reason: RejectReason, detail: string): void;
   onDeviceConnected?(deviceId: string, connected: boolean): void;
-  log: Logger;
   now?: () => number;
 }
 
@@ -47,7 +43,7 @@ const CUT_OFF_GRACE_MS = 10_000;
 const TOO_LARGE_LINES_PER_MINUTE = 20;
 
 /** The gateway's own MQTT broker for sensors on the cabinet LAN. */
-export class EmbeddedBroker {
+export class EmbeddedBroker implements Source {
   readonly aedes: Aedes;
   private servers: Server[] = [];
   private readonly sockets = new Set<Socket>();
@@ -262,8 +258,11 @@ export class EmbeddedBroker {
     setImmediate(() => (c.conn as unknown as Socket).end());
   }
 
-  /** Starts the configured listeners; resolves with their bound ports (0 in the config picks a free one). */
-  async listen(): Promise<{ port?: number; tlsPort?: number }> {
+  /** The bound ports of the listeners, once started (0 in the config picks a free one). */
+  ports: { port?: number; tlsPort?: number } = {};
+
+  /** Starts the configured listeners. */
+  async start(): Promise<void> {
     const out: { port?: number; tlsPort?: number } = {};
     await this.aedes.listen(); // aedes 1.x sets up its persistence here
     this.summaryTimer = setInterval(() => this.logLoginSummary(), MINUTE_MS);
@@ -297,7 +296,7 @@ export class EmbeddedBroker {
       out.tlsPort = await listenOn(s, t.port, t.host ?? this.cfg.host);
       this.servers.push(s);
     }
-    return out;
+    this.ports = out;
   }
 
   /** One line a minute about refused device logins (each is also counted per device as auth-failed or connect-refused). */
@@ -319,7 +318,7 @@ export class EmbeddedBroker {
     w.notLogged = 0;
   }
 
-  async close(): Promise<void> {
+  async stop(): Promise<void> {
     clearInterval(this.summaryTimer);
     // Stop accepting first, then let aedes disconnect its clients: a server's close callback waits for
     // every open connection, so waiting on it before the clients are gone would never return.

@@ -1,24 +1,23 @@
 import type { Evidence, Location } from '@gridgate/contract';
-import type { Logger } from 'pino';
 import { Camera, reasonOf, type CameraInfo, type CameraSnapshot } from './camera.js';
 import { directInput, urlInput, type CaptureInput } from './capture-args.js';
 import type { CameraConfig, VideoConfig } from './config.js';
 import { EvidenceStore } from './evidence.js';
 import { FfmpegMissing, resolveFfmpeg, type FfmpegInfo } from './ffmpeg.js';
 import { resolveStreamUri } from './onvif/client.js';
+import type { Source, SourceDeps } from '../source.js';
 import type { FrameConsumer } from './types.js';
 import { cameraGridId, resolveZones } from './zones.js';
 
-export interface CameraStageDeps {
+/** A camera delivers frames (to the detection stage's consumer), not uplinks; its availability is the camera's. */
+export interface CameraStageDeps extends Pick<SourceDeps, 'setAvailability' | 'log'> {
   gateway: { id: string; gridId?: string | undefined; location?: Location | undefined };
   cameras: CameraConfig[];
   video: VideoConfig;
-  setAvailability(id: string, state: 'online' | 'offline', at: number, reason?: string): void;
   /** Grid lookup by position (the gateway's grid map); zones and cameras without a gridId use it. */
   resolveGrid?: (loc: Location) => string | undefined;
   /** The detection stage's consumer for a camera (with the evidence store to save findings); without one, gated frames go nowhere. */
   consumerFor?: (camera: CameraInfo, ctx: { evidence: EvidenceStore }) => FrameConsumer;
-  log: Logger;
   resolveFfmpeg?: () => Promise<FfmpegInfo>;
 }
 
@@ -29,7 +28,7 @@ export const NO_DETECTOR: FrameConsumer = { onFrame: () => {} };
  * The camera stage: one Camera per enabled camera, the shared evidence store, and the snapshot request.
  * A missing ffmpeg is one clear error; the rest of the gateway runs on.
  */
-export class CameraStage {
+export class CameraStage implements Source {
   readonly cameras = new Map<string, Camera>();
   readonly evidence: EvidenceStore;
   readonly infos = new Map<string, CameraInfo>();

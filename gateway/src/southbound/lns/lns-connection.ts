@@ -1,7 +1,6 @@
 import mqtt, { type MqttClient } from 'mqtt';
-import type { Logger } from 'pino';
 import type { LnsConfig } from './config.js';
-import { Rejection, type RawUplink, type RejectReason } from '../../model/readings.js';
+import { Rejection, type RawUplink } from '../../model/readings.js';
 import type { DeviceRegistry } from '../../model/devices.js';
 import { UNKNOWN_SOURCE } from '../rejects.js';
 import { capText } from '../../util/cap.js';
@@ -9,15 +8,12 @@ import { readTlsFiles } from '../../util/tls.js';
 import { redactUrl } from '@gridgate/contract';
 import { EmptyUplink, LNS_UPLINK_TOPICS, parseChirpStackV4Up, parseTtnV3Uplink } from './formats.js';
 import { mqttClientLog } from '../../util/log.js';
+import type { Source, SourceDeps } from '../source.js';
 
 
-export interface LnsDeps {
+/** Its availability is the connection's own (its devices' silence is explained by it). */
+export interface LnsDeps extends SourceDeps {
   devices: DeviceRegistry;
-  accept(raw: RawUplink, done: (err?: Error) => void): void;
-  reject(deviceId: string, reason: RejectReason, detail: string): void;
-  /** Retained availability of the connection itself (its devices' silence is explained by it). */
-  availability?(id: string, state: 'online' | 'offline', reason?: string): void;
-  log: Logger;
 }
 
 /**
@@ -25,7 +21,7 @@ export interface LnsDeps {
  * turns its uplinks into raw device uplinks. The PUBACK to the network server's broker is sent only
  * once the message is durable here (mqtt.js `handleMessage`), so a crash never loses an acknowledged uplink.
  */
-export class LnsConnection {
+export class LnsConnection implements Source {
   private client?: MqttClient;
 
   constructor(
@@ -43,7 +39,7 @@ export class LnsConnection {
   private setAvailable(up: boolean): void {
     if (this.available === up) return;
     this.available = up;
-    this.deps.availability?.(this.availabilityId, up ? 'online' : 'offline', up ? undefined : 'network-server broker unreachable');
+    this.deps.setAvailability(this.availabilityId, up ? 'online' : 'offline', Date.now(), up ? undefined : 'network-server broker unreachable');
   }
 
   /** The id its availability is published under: `lns-{id}`. */
@@ -55,7 +51,7 @@ export class LnsConnection {
     return this.client?.connected === true;
   }
 
-  start(): void {
+  async start(): Promise<void> {
     const topics = this.cfg.topics ?? [LNS_UPLINK_TOPICS[this.cfg.kind]];
     const c = (this.client = mqtt.connect(this.cfg.url, {
       clientId: `gridgate-lns-${this.cfg.id}-${Math.random().toString(16).slice(2, 8)}`,

@@ -1,6 +1,5 @@
 import { join } from 'node:path';
-import type { Logger } from 'pino';
-import type { RawUplink, RejectReason } from '../../model/readings.js';
+import type { Source, SourceDeps } from '../source.js';
 import type { Device, DeviceRegistry } from '../../model/devices.js';
 import { applicationUriOf, OWN_CERT, pkiDirOf, type OpcuaConfig } from './config.js';
 import { ENDPOINT_OFFLINE_RULE } from './endpoint-device.js';
@@ -8,20 +7,19 @@ import type { EndpointStatus, OpcuaEndpoint } from './endpoint.js';
 import { planEndpoints, type EndpointPlan } from './plan.js';
 
 
-/** What the OPC-UA southbound needs from the gateway: the same entry as every other source. */
-export interface OpcuaSouthboundDeps {
+/** What the OPC-UA southbound needs from the gateway: the same entry as every other source, and its own section. */
+export interface OpcuaSouthboundDeps extends SourceDeps {
   gateway: { id: string; dataDir: string };
   opcua: OpcuaConfig;
   /** Named in the hint to trust a server's certificate. */
   configFile: string;
   devices: DeviceRegistry;
-  ingest(raw: RawUplink): void;
-  reject(deviceId: string, reason: RejectReason, detail: string): void;
-  setAvailability(id: string, state: 'online' | 'offline', at: number, reason?: string): void;
   /** The device is reachable, nothing changed: keeps its offline rule quiet. */
   heartbeat(deviceId: string, at: number): void;
-  log: Logger;
 }
+
+/** A server has no acknowledgement to wait for: a value read is taken in, durable or not. */
+const NO_ACK = () => {};
 
 const HEARTBEAT_MS = 1000;
 
@@ -30,7 +28,7 @@ const HEARTBEAT_MS = 1000;
  * while it is down its devices' offline rules are held back (`sourceDown`), after offlineAlarmAfterS
  * it raises its one availability alarm, and only then are its devices marked offline too.
  */
-export class OpcuaSouthbound {
+export class OpcuaSouthbound implements Source {
   endpoints: OpcuaEndpoint[] = [];
   private readonly plans: EndpointPlan[];
   private readonly byId = new Map<string, OpcuaEndpoint>();
@@ -64,7 +62,7 @@ export class OpcuaSouthbound {
           pkiDir: this.pkiDir,
           applicationName: deps.opcua.applicationName,
           applicationUri: applicationUriOf(deps.gateway.id),
-          accept: (raw) => deps.ingest(raw),
+          accept: (raw) => deps.accept(raw, NO_ACK),
           reject: (id, reason, detail) => deps.reject(id, reason, detail),
           onAvailability: (up, at, reason) => this.onAvailability(plan.endpoint.id, up, at, reason),
           trustHint: trustHint(plan.endpoint.url),
