@@ -1,5 +1,5 @@
-import { clampBox } from './geometry.js';
-import type { Box, Point } from './types.js';
+import { clampBox } from '../../model/geometry.js';
+import type { Box, Point } from '../../model/geometry.js';
 
 /** An object of a finding: its box, and what it is when known. */
 export interface EvidenceObject {

@@ -6,7 +6,8 @@ import type { Logger } from 'pino';
 import sharp from 'sharp';
 import { overlaySvg, pixelRect, privacyRegions, type EvidenceObject, type ZoneShape } from './evidence-draw.js';
 import { retentionPlan, type StoredFile } from './retention.js';
-import type { Box, Frame } from './types.js';
+import type { Box } from '../../model/geometry.js';
+import type { Frame } from './types.js';
 
 export type { EvidenceObject, ZoneShape } from './evidence-draw.js';
 

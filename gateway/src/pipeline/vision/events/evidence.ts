@@ -1,5 +1,6 @@
 import type { Evidence } from '@gridgate/contract';
-import type { Box, Frame, Point } from '../../../southbound/cameras/types.js';
+import type { Box, Point } from '../../../model/geometry.js';
+import type { Frame } from '../../../southbound/cameras/types.js';
 
 /** What evidence of an event shows: the boxes of the objects involved and the zone. */
 export interface EvidenceRequest {
