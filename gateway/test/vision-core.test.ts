@@ -18,6 +18,7 @@ import type { CameraProfile, ObjectRule } from '../src/pipeline/vision/rules/pro
 import { CameraDetection } from '../src/pipeline/vision/stage.js';
 import { Tracker } from '../src/pipeline/vision/tracker/tracker.js';
 import type { Device } from '../src/model/devices.js';
+import { visionEventBody } from '../src/northbound/messages.js';
 import { loadConfig } from '../src/config/load.js';
 import { assertValidMessage, contractValidators } from './helpers/contract.js';
 import { repoRoot } from './helpers/shared.js';
@@ -222,7 +223,7 @@ describe('detection stage (scripted detections, real tracker, rules and lifecycl
     const stage = new CameraDetection({
       camera: { id: 'cam-1', gridId: '31011500301201', location: { lat: 31.23, lon: 121.53 }, profile: fast, zones: [{ id: 'kerb', polygon: [[0.5, 0], [1, 0], [1, 0.5], [0.5, 0.5]], rules: ['no-parking'], gridId: '31011500301202' }] },
       detector: () => detector,
-      publish: (body, at) => sent.push({ body: body as unknown as Record<string, unknown>, at }),
+      publish: (e) => sent.push({ body: visionEventBody(e) as unknown as Record<string, unknown>, at: e.at }),
       log,
     });
     for (let s = 0; s < 700; s++) await stage.onFrame(frame(s, T0 + s * S));
@@ -252,7 +253,7 @@ describe('detection stage (scripted detections, real tracker, rules and lifecycl
     const stage = new CameraDetection({
       camera: { id: 'cam-1', gridId: '31011500301201', location: { lat: 31.23, lon: 121.53 }, profile: fast, zones: [{ id: 'site', polygon: [[0, 0], [1, 0], [1, 1], [0, 1]], rules: ['construction-site'], site: 'site-a' }] },
       detector: () => detector,
-      publish: (body) => sent.push(body as unknown as Record<string, unknown>),
+      publish: (e) => sent.push(visionEventBody(e) as unknown as Record<string, unknown>),
       sensors,
       log,
     });
