@@ -1,5 +1,5 @@
 import type { Alarm, Availability, GatewayStatus, Telemetry, UplinkMessage, VisionEvent } from '@gridgate/contract';
-import type { Transition } from '../pipeline/alarms/rule-state.js';
+import type { Transition } from '../pipeline/alarms/rule-lifecycle.js';
 import type { DecodedUplink } from '../model/readings.js';
 import type { Device } from '../model/devices.js';
 import type { VisionFinding } from '../model/vision-finding.js';

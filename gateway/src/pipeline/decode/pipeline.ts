@@ -1,6 +1,6 @@
 import { uplinkTopics, type UplinkTopics } from '@gridgate/contract';
 import type { AlarmEngine } from '../alarms/alarm-engine.js';
-import type { Transition } from '../alarms/rule-state.js';
+import type { Transition } from '../alarms/rule-lifecycle.js';
 import type { Codec } from '../../profiles/codecs/codec.js';
 import type { DeviceRegistry, Device } from '../../model/devices.js';
 import type { RejectCounter } from '../../southbound/rejects.js';

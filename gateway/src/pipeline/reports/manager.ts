@@ -1,6 +1,6 @@
 import { CaseReport, type CaseStatus, type Evidence, type ReportStatus } from '@gridgate/contract';
 import type { Logger } from 'pino';
-import type { Transition } from '../alarms/rule-state.js';
+import type { Transition } from '../alarms/rule-lifecycle.js';
 import type { GridMap } from '../grids/grid-map.js';
 import { gridCodeProblem, type GridCodeLength } from '../grids/grid-code.js';
 import type { DecodedUplink } from '../../model/readings.js';

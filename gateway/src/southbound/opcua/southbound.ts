@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Transition } from '../../pipeline/alarms/rule-state.js';
+import type { Transition } from '../../pipeline/alarms/rule-lifecycle.js';
 import type { GatewayConfig } from '../../config/schema.js';
 import type { PipelineListener } from '../../pipeline/decode/pipeline.js';
 import type { RawUplink, RejectReason } from '../../model/readings.js';
