@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { AlarmRule } from '../src/profiles/schema.js';
 import { resolveRule } from '../src/model/alarm-conditions.js';
 import { AlarmEngine } from '../src/pipeline/alarms/alarm-engine.js';
-import type { Transition } from '../src/pipeline/alarms/rule-state.js';
+import type { Transition } from '../src/pipeline/alarms/rule-lifecycle.js';
 import type { CanonicalMetric } from '../src/model/readings.js';
 
 const title = { zh: '测试', en: 'test' };

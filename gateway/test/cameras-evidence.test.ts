@@ -9,7 +9,8 @@ import pino from 'pino';
 import sharp from 'sharp';
 import { Evidence } from '@gridgate/contract';
 import { EvidenceStore } from '../src/southbound/cameras/evidence.js';
-import type { Box, Frame } from '../src/southbound/cameras/types.js';
+import type { Box } from '../src/model/geometry.js';
+import type { Frame } from '../src/southbound/cameras/types.js';
 import { testVideo } from './helpers/cameras.js';
 
 // Evidence from a real CCTV frame (vtest.avi, decoded by ffmpeg to the detector's 512×512): what is written,

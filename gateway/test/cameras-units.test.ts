@@ -10,12 +10,13 @@ import { classifyFfmpegLine, parseStreamInfo, short } from '../src/southbound/ca
 import { addCamerasToConfig, cameraIdFor, configuredOnvifUrls, existingIds } from '../src/southbound/cameras/config-writer.js';
 import { privacyRegions, overlaySvg } from '../src/southbound/cameras/evidence-draw.js';
 import { FfmpegMissing, resolveFfmpeg } from '../src/southbound/cameras/ffmpeg.js';
-import { footPoint, pointInPolygon, polygonMask, polygonSpans } from '../src/southbound/cameras/geometry.js';
+import { footPoint, pointInPolygon, polygonMask, polygonSpans } from '../src/model/geometry.js';
 import { MotionGate } from '../src/southbound/cameras/motion.js';
 import { parseProbeMatches, probeMatchesMessage, probeMessage, scopeValue, tagText } from '../src/southbound/cameras/onvif/ws-discovery.js';
 import { PrivacyMasker } from '../src/southbound/cameras/privacy.js';
 import { retentionPlan } from '../src/southbound/cameras/retention.js';
-import type { Frame, Point } from '../src/southbound/cameras/types.js';
+import type { Point } from '../src/model/geometry.js';
+import type { Frame } from '../src/southbound/cameras/types.js';
 import { resolveZones } from '../src/southbound/cameras/zones.js';
 
 const W = 128;

@@ -9,7 +9,7 @@ import { findGaps, findOverlaps, place } from '../src/pipeline/grids/check.js';
 import { gcj02ToWgs84, wgs84ToGcj02 } from '../src/pipeline/grids/gcj02.js';
 import { gridCodeProblem } from '../src/pipeline/grids/grid-code.js';
 import { GridMap } from '../src/pipeline/grids/grid-map.js';
-import { areaM2 } from '../src/pipeline/grids/geo.js';
+import { areaM2 } from '../src/model/geometry.js';
 import { loadGridMap } from '../src/pipeline/grids/load.js';
 import { prng } from '../fakes/sim/scenario.js';
 import { runCli } from './helpers/gateway-process.js';

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import type { CaseReport, VisionEvent } from '@gridgate/contract';
+import type { CaseReport } from '@gridgate/contract';
 import { AlarmEngine } from '../src/pipeline/alarms/alarm-engine.js';
 import { loadConfig, type LoadedConfig } from '../src/config/load.js';
 import { reportBody } from '../src/pipeline/reports/body.js';
@@ -30,6 +30,7 @@ import { SampleRing } from '../src/pipeline/reports/sample-ring.js';
 import { ReportStore } from '../src/pipeline/reports/store.js';
 import { buildDevices } from '../src/runtime/devices.js';
 import type { DeviceRegistry } from '../src/model/devices.js';
+import type { VisionFinding } from '../src/model/vision-finding.js';
 import { openDatabase, type Db } from '../src/store/db.js';
 import { SqliteOutbox } from '../src/northbound/outbox/outbox.js';
 import { Stamper } from '../src/northbound/stamper.js';
@@ -410,10 +411,10 @@ describe('reports stage with SQLite, outbox and evidence files', () => {
     assert.equal(r.manager.rejected[0]!.source, 'device:hydrant-001');
     assert.ok(r.logs.some((l) => l.includes('case report refused') && l.includes('31011500301299')), 'logged as an error naming the grid');
 
-    const bad: VisionEvent = {
-      id: '0196a3b1-0000-7000-8000-000000000002', ts: new Date(T0).toISOString(), gatewayId: 'gw-demo-01', seq: 9, v: 1, type: 'event', cameraId: 'cam-1', eventId: 'e1', phase: 'start',
+    const bad: VisionFinding = {
+      at: T0, cameraId: 'cam-1', eventId: 'e1', phase: 'start',
       eventType: 'illegal-parking', eventCode: '0505', gridId: '3101150030120', location: { lat: 31.2339, lon: 121.5331 }, zone: { id: 'z1', rule: 'no-parking' },
-      confidence: 0.9, dwellS: 300, tracks: [], evidence: [], startedAt: new Date(T0).toISOString(),
+      confidence: 0.9, dwellS: 300, tracks: [], evidence: [], startedAt: T0,
     };
     r.manager.visionEvent(bad);
     assert.match(r.manager.rejected[1]!.reason, /has 13 digits/);
@@ -425,9 +426,9 @@ describe('reports stage with SQLite, outbox and evidence files', () => {
     const r = rig(dir, { now: T0 });
     const snap = { kind: 'annotated' as const, ref: 'snapshots/cam-1/1.jpg', sha256: 'a'.repeat(64), takenAt: new Date(T0).toISOString(), blurred: true };
     r.manager.visionEvent({
-      id: '0196a3b1-0000-7000-8000-000000000003', ts: new Date(T0).toISOString(), gatewayId: 'gw-demo-01', seq: 10, v: 1, type: 'event', cameraId: 'cam-1', eventId: 'e1', phase: 'start',
+      at: T0, cameraId: 'cam-1', eventId: 'e1', phase: 'start',
       eventType: 'illegal-stall', eventCode: '0504', gridId: '31011500301208', location: { lat: 31.2341, lon: 121.5325 }, zone: { id: 'shopfront', name: '民生路店外', rule: 'no-vending' },
-      confidence: 0.77, dwellS: 180, tracks: [], measurements: { people: 2 }, evidence: [snap], startedAt: new Date(T0 - 180 * S).toISOString(),
+      confidence: 0.77, dwellS: 180, tracks: [], measurements: { people: 2 }, evidence: [snap], startedAt: T0 - 180 * S,
     });
     await durable(r);
     const [rep] = publishedReports(r.db);

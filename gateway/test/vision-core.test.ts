@@ -4,7 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import type { Box, Frame } from '../src/southbound/cameras/types.js';
+import type { Box } from '../src/model/geometry.js';
+import type { Frame } from '../src/southbound/cameras/types.js';
 import { decodeDetections } from '../src/pipeline/vision/detector/decode.js';
 import { readModel } from '../src/pipeline/vision/detector/model.js';
 import { DetectorError, type Detection, type Detector } from '../src/pipeline/vision/detector/types.js';
@@ -17,6 +18,7 @@ import type { CameraProfile, ObjectRule } from '../src/pipeline/vision/rules/pro
 import { CameraDetection } from '../src/pipeline/vision/stage.js';
 import { Tracker } from '../src/pipeline/vision/tracker/tracker.js';
 import type { Device } from '../src/model/devices.js';
+import { visionEventBody } from '../src/northbound/messages.js';
 import { loadConfig } from '../src/config/load.js';
 import { assertValidMessage, contractValidators } from './helpers/contract.js';
 import { repoRoot } from './helpers/shared.js';
@@ -221,7 +223,7 @@ describe('detection stage (scripted detections, real tracker, rules and lifecycl
     const stage = new CameraDetection({
       camera: { id: 'cam-1', gridId: '31011500301201', location: { lat: 31.23, lon: 121.53 }, profile: fast, zones: [{ id: 'kerb', polygon: [[0.5, 0], [1, 0], [1, 0.5], [0.5, 0.5]], rules: ['no-parking'], gridId: '31011500301202' }] },
       detector: () => detector,
-      publish: (body, at) => sent.push({ body: body as unknown as Record<string, unknown>, at }),
+      publish: (e) => sent.push({ body: visionEventBody(e) as unknown as Record<string, unknown>, at: e.at }),
       log,
     });
     for (let s = 0; s < 700; s++) await stage.onFrame(frame(s, T0 + s * S));
@@ -251,7 +253,7 @@ describe('detection stage (scripted detections, real tracker, rules and lifecycl
     const stage = new CameraDetection({
       camera: { id: 'cam-1', gridId: '31011500301201', location: { lat: 31.23, lon: 121.53 }, profile: fast, zones: [{ id: 'site', polygon: [[0, 0], [1, 0], [1, 1], [0, 1]], rules: ['construction-site'], site: 'site-a' }] },
       detector: () => detector,
-      publish: (body) => sent.push(body as unknown as Record<string, unknown>),
+      publish: (e) => sent.push(visionEventBody(e) as unknown as Record<string, unknown>),
       sensors,
       log,
     });

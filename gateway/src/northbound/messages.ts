@@ -1,7 +1,8 @@
-import type { Alarm, Availability, GatewayStatus, Telemetry, UplinkMessage } from '@gridgate/contract';
-import type { Transition } from '../pipeline/alarms/rule-state.js';
+import type { Alarm, Availability, GatewayStatus, Telemetry, UplinkMessage, VisionEvent } from '@gridgate/contract';
+import type { Transition } from '../pipeline/alarms/rule-lifecycle.js';
 import type { DecodedUplink } from '../model/readings.js';
 import type { Device } from '../model/devices.js';
+import type { VisionFinding } from '../model/vision-finding.js';
 
 /** Envelope fields the stamper adds (id, ts, gatewayId, seq, v). */
 type EnvelopeKeys = 'id' | 'ts' | 'gatewayId' | 'seq' | 'v';
@@ -55,6 +56,12 @@ export function alarmBody(d: Device, t: Transition): Body<Alarm> {
 
 export function availabilityBody(deviceId: string, state: 'online' | 'offline', lastSeen?: number, reason?: string): Body<Availability> {
   return { type: 'availability', deviceId, state, ...(lastSeen !== undefined && { lastSeen: iso(lastSeen) }), ...(reason && { reason }) };
+}
+
+/** The wire form of a camera finding: its times as ISO strings, in the order the contract lists them. */
+export function visionEventBody(e: VisionFinding): Body<VisionEvent> {
+  const { at: _at, startedAt, endedAt, ...rest } = e;
+  return { type: 'event', ...rest, startedAt: iso(startedAt), ...(endedAt !== undefined && { endedAt: iso(endedAt) }) };
 }
 
 export function statusBody(state: 'online' | 'offline', version: string, startedAt: number, now: number, counters: Record<string, number>, reason?: string): Body<GatewayStatus> {

@@ -33,6 +33,8 @@ import { VisionService } from '../pipeline/vision/service.js';
 import { statusBody } from '../northbound/messages.js';
 import { MqttUplink } from '../northbound/mqtt-uplink.js';
 import { Stamper } from '../northbound/stamper.js';
+import { VisionEventUplink } from '../northbound/vision-events.js';
+import type { VisionEventListener } from '../model/vision-finding.js';
 import { CommandRouter } from './commands.js';
 import { buildDevices } from './devices.js';
 import type { DeviceRegistry, GridResolver } from '../model/devices.js';
@@ -179,10 +181,13 @@ export class Gateway {
       this.commands.register('case.status', (cmd) => reports.caseStatus(cmd));
     }
     if (config.vision?.enabled) {
+      // A finding goes out first, then to the reports stage (so the event's seq comes before its report's).
+      const findings: VisionEventListener[] = [new VisionEventUplink({ stamper: this.stamper, sink: this.outbox, topic: topics.event })];
+      if (this.reports) findings.push(this.reports);
       this.vision = new VisionService({
         config: config.vision,
         profiles: opts.loaded.cameraProfiles ?? new Map(),
-        publish: (body, at) => this.pipeline.publishVisionEvent(body, at),
+        publish: (e) => findings.forEach((l) => l.visionEvent(e)),
         log,
         timezone: config.gateway.timezone,
         ...(config.gateway.site && { site: config.gateway.site }),

@@ -1,6 +1,6 @@
 import type { CanonicalMetric } from '../../model/readings.js';
 import type { ResolvedRule } from '../../model/alarm-conditions.js';
-import { acknowledge, newRuleState, onSample, onTick, type RuleState, type Transition } from './rule-state.js';
+import { acknowledge, newRuleState, onSample, onTick, type RuleState, type Transition } from './rule-lifecycle.js';
 
 export interface PersistedRuleState {
   deviceId: string;
@@ -9,7 +9,8 @@ export interface PersistedRuleState {
 }
 
 /**
- * Holds every (device, rule) state and applies samples, time and acknowledgements to them.
+ * Holds every (device, rule) state and applies samples, time and acknowledgements to them through each
+ * rule's lifecycle (rule-lifecycle.ts).
  * No I/O: the caller persists what `takeDirty` returns and publishes the transitions.
  */
 export class AlarmEngine {

@@ -1,6 +1,6 @@
 import type { Db } from '../../store/db.js';
 import type { PersistedRuleState } from './alarm-engine.js';
-import type { RuleState } from './rule-state.js';
+import type { RuleState } from './rule-lifecycle.js';
 
 /** Alarm rule states in SQLite, so active alarms and learned baselines survive a restart or power cut. */
 export class AlarmStore {

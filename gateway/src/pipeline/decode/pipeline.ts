@@ -1,11 +1,10 @@
 import { uplinkTopics, type UplinkTopics } from '@gridgate/contract';
 import type { AlarmEngine } from '../alarms/alarm-engine.js';
-import type { Transition } from '../alarms/rule-state.js';
+import type { Transition } from '../alarms/rule-lifecycle.js';
 import type { Codec } from '../../profiles/codecs/codec.js';
 import type { DeviceRegistry, Device } from '../../model/devices.js';
 import type { RejectCounter } from '../../southbound/rejects.js';
-import type { VisionEvent } from '@gridgate/contract';
-import { alarmBody, availabilityBody, telemetryBody, type Body } from '../../northbound/messages.js';
+import { alarmBody, availabilityBody, telemetryBody } from '../../northbound/messages.js';
 import type { Outbound, UplinkSink } from '../../northbound/outbound.js';
 import type { Stamper } from '../../northbound/stamper.js';
 import { decodeUplink } from './decode.js';
@@ -15,7 +14,6 @@ import { Rejection, type DecodedUplink, type RawUplink } from '../../model/readi
 export interface PipelineListener {
   telemetry?(device: Device, u: DecodedUplink): void;
   alarm?(device: Device, t: Transition): void;
-  visionEvent?(e: VisionEvent): void;
 }
 
 export interface PipelineCounters {
@@ -132,14 +130,6 @@ export class Pipeline {
       }
       for (const l of this.listeners) l.alarm?.(device, t);
     }
-  }
-
-  /** Camera findings enter here (from the detection stage) and go out like everything else. */
-  publishVisionEvent(body: Body<VisionEvent>, at: number): VisionEvent {
-    const msg = this.deps.stamper.stamp(body, at) as VisionEvent;
-    this.send({ topic: this.topics.event(body.cameraId), message: msg, qos: 1, retain: false, class: 'event' });
-    for (const l of this.listeners) l.visionEvent?.(msg);
-    return msg;
   }
 
   /** Availability of anything with an id: a device, a camera, an OPC-UA endpoint, a network-server connection. */

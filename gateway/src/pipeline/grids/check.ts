@@ -1,5 +1,5 @@
 import type { Location } from '@gridgate/contract';
-import { areaM2, bboxesIntersect, bboxOf, edges, EPS, metresPerDegree, properlyCross, scanCrossings, type Polygon } from './geo.js';
+import { areaM2, bboxesIntersect, bboxOf, edges, EPS, metresPerDegree, properlyCross, scanCrossings, type GeoPolygon } from '../../model/geometry.js';
 import type { Grid, GridMap } from './grid-map.js';
 import { gridCodeProblem } from './grid-code.js';
 
@@ -61,7 +61,7 @@ function overlapPoint(a: Grid, b: Grid): Location | undefined {
 }
 
 /** Inside spans of a polygon along the horizontal line at y, as [from, to] pairs. */
-function spans(p: Polygon, y: number): Array<[number, number]> {
+function spans(p: GeoPolygon, y: number): Array<[number, number]> {
   const xs = scanCrossings(p, y);
   const out: Array<[number, number]> = [];
   for (let k = 0; k + 1 < xs.length; k += 2) out.push([xs[k]!, xs[k + 1]!]);
@@ -73,7 +73,7 @@ function spans(p: Polygon, y: number): Array<[number, number]> {
  * where the outlines cross, the crossing test finds it; where they do not, the overlap holds across a
  * whole horizontal slab between vertex heights, so the slab's middle line finds it.
  */
-function polygonsOverlap(a: Polygon, b: Polygon): [number, number] | undefined {
+function polygonsOverlap(a: GeoPolygon, b: GeoPolygon): [number, number] | undefined {
   for (const [p, q] of edges(a)) {
     for (const [r, s] of edges(b)) {
       if (properlyCross(p, q, r, s)) return [(p[0] + q[0] + r[0] + s[0]) / 4, (p[1] + q[1] + r[1] + s[1]) / 4];

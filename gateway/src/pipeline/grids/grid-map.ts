@@ -1,5 +1,5 @@
 import type { Location } from '@gridgate/contract';
-import { bboxContains, bboxOf, inPolygon, type BBox, type Polygon, type Position } from './geo.js';
+import { bboxContains, bboxOf, inGeoPolygon, type GeoBBox, type GeoPolygon, type Position } from '../../model/geometry.js';
 import { gcj02ToWgs84 } from './gcj02.js';
 import { gridCodeProblem, type GridCodeLength } from './grid-code.js';
 
@@ -7,8 +7,8 @@ export interface Grid {
   code: string;
   name?: string;
   /** WGS84, [lon, lat]. */
-  polygons: Polygon[];
-  bbox: BBox;
+  polygons: GeoPolygon[];
+  bbox: GeoBBox;
   /** Index of the feature in the source file. */
   feature: number;
 }
@@ -67,7 +67,7 @@ export class GridMap {
     const candidates = this.cells.get(`${this.cell(loc.lon)},${this.cell(loc.lat)}`) ?? [];
     for (const g of candidates) {
       if (!bboxContains(g.bbox, loc.lon, loc.lat)) continue;
-      if (g.polygons.some((p) => inPolygon(p, loc.lon, loc.lat))) return g;
+      if (g.polygons.some((p) => inGeoPolygon(p, loc.lon, loc.lat))) return g;
     }
     return undefined;
   }
@@ -76,7 +76,7 @@ export class GridMap {
   lookupLinear(loc: Location): Grid | undefined {
     for (const g of this.grids) {
       if (!bboxContains(g.bbox, loc.lon, loc.lat)) continue;
-      if (g.polygons.some((p) => inPolygon(p, loc.lon, loc.lat))) return g;
+      if (g.polygons.some((p) => inGeoPolygon(p, loc.lon, loc.lat))) return g;
     }
     return undefined;
   }
@@ -112,7 +112,7 @@ export class GridMap {
       if (geom?.type === 'Polygon') polys = [geom.coordinates];
       else if (geom?.type === 'MultiPolygon' && Array.isArray(geom.coordinates)) polys = geom.coordinates;
       else return err(`geometry must be a Polygon or MultiPolygon (got ${String(geom?.type ?? 'none')})`, code);
-      const parsed: Polygon[] = [];
+      const parsed: GeoPolygon[] = [];
       for (const p of polys) {
         const r = parsePolygon(p, o.crs);
         if (typeof r === 'string') return err(r, code);
@@ -127,7 +127,7 @@ export class GridMap {
   }
 }
 
-function parsePolygon(p: unknown, crs: 'wgs84' | 'gcj02'): { polygon: Polygon; warnings: string[] } | string {
+function parsePolygon(p: unknown, crs: 'wgs84' | 'gcj02'): { polygon: GeoPolygon; warnings: string[] } | string {
   if (!Array.isArray(p) || !p.length) return 'a polygon needs at least its outer ring';
   const warnings: string[] = [];
   const rings: Position[][] = [];

@@ -1,12 +1,13 @@
-import { CaseReport, type CaseStatus, type Evidence, type ReportStatus, type VisionEvent } from '@gridgate/contract';
+import { CaseReport, type CaseStatus, type Evidence, type ReportStatus } from '@gridgate/contract';
 import type { Logger } from 'pino';
-import type { Transition } from '../alarms/rule-state.js';
+import type { Transition } from '../alarms/rule-lifecycle.js';
 import type { GridMap } from '../grids/grid-map.js';
 import { gridCodeProblem, type GridCodeLength } from '../grids/grid-code.js';
 import type { DecodedUplink } from '../../model/readings.js';
 import type { PipelineListener } from '../decode/pipeline.js';
 import type { AlarmRule } from '../../profiles/schema.js';
 import type { Device, DeviceRegistry } from '../../model/devices.js';
+import type { VisionEventListener, VisionFinding } from '../../model/vision-finding.js';
 import type { Body } from '../../northbound/messages.js';
 import type { Outbound } from '../../northbound/outbound.js';
 import type { Stamper } from '../../northbound/stamper.js';
@@ -83,7 +84,7 @@ export function categoryFor(device: Device, rule: AlarmRule, severity: string, c
  * category), publishes them through the outbox, takes the case system's status back and verifies handled
  * cases with the gateway's own evidence. The logic is in builder.ts; this is the I/O around it.
  */
-export class ReportManager implements PipelineListener {
+export class ReportManager implements PipelineListener, VisionEventListener {
   private readonly open = new Map<string, ReportState>();
   /** Each device's latest samples (and so when it last reported). */
   private readonly samples = new Map<string, SampleRing>();
@@ -132,8 +133,8 @@ export class ReportManager implements PipelineListener {
     this.after(s, step, t.at);
   }
 
-  visionEvent(e: VisionEvent): void {
-    const at = Date.parse(e.ts);
+  visionEvent(e: VisionFinding): void {
+    const at = e.at;
     const cat = { kind: 'event' as const, code: e.eventCode };
     const subject: Subject = {
       kind: 'camera',
@@ -153,8 +154,8 @@ export class ReportManager implements PipelineListener {
       rule: e.zone.rule,
       confidence: e.confidence,
       dwellS: e.dwellS,
-      startedAt: Date.parse(e.startedAt),
-      ...(e.endedAt && { endedAt: Date.parse(e.endedAt) }),
+      startedAt: e.startedAt,
+      ...(e.endedAt !== undefined && { endedAt: e.endedAt }),
       ...(e.title && { title: e.title }),
       ...(e.measurements && { measurements: e.measurements }),
     };

@@ -1,6 +1,6 @@
 import type { ZoneConfig } from '../../southbound/cameras/zones.js';
 import type { Detection } from './detector/types.js';
-import { boxGap, footPoint, inPolygon, WHOLE_FRAME } from './geometry.js';
+import { boxGap, footPoint, pointInPolygon, WHOLE_FRAME } from '../../model/geometry.js';
 import { GENERIC_CLEAN, hazeIndex, hazeStats, zoneMask, type HazeReading, type HazeStats } from './haze/haze.js';
 import type { ObjectRule } from './rules/profile.js';
 
@@ -10,7 +10,7 @@ import type { ObjectRule } from './rules/profile.js';
  * stands still; events need the tracker and the dwell time, this is for field checks and evaluation.
  */
 export function stallScore(dets: readonly Detection[], rule: Pick<ObjectRule, 'anchor' | 'with' | 'near'>, polygons: Array<ZoneConfig['polygon']> = [WHOLE_FRAME]): number {
-  const inside = dets.filter((d) => polygons.some((p) => inPolygon(footPoint(d.box), p)));
+  const inside = dets.filter((d) => polygons.some((p) => pointInPolygon(footPoint(d.box), p)));
   let best = 0;
   for (const a of inside.filter((d) => rule.anchor.classes.includes(d.label))) {
     const h = a.box[3] - a.box[1];

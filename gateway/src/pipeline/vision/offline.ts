@@ -1,7 +1,7 @@
 import type { VisionEvent } from '@gridgate/contract';
 import type { Logger } from 'pino';
 import type { Frame } from '../../southbound/cameras/types.js';
-import type { Body } from '../../northbound/messages.js';
+import { visionEventBody, type Body } from '../../northbound/messages.js';
 import type { VisionCamera } from './camera.js';
 import type { DetectionResult, Detector } from './detector/types.js';
 import { CameraDetection, type StageTiming } from './stage.js';
@@ -57,8 +57,8 @@ export async function runOffline(o: OfflineOptions): Promise<OfflineRun> {
   const stage = new CameraDetection({
     camera: o.camera,
     detector: () => lookahead,
-    publish: (body, at) => {
-      const e = { ...body, at: new Date(at).toISOString() };
+    publish: (finding) => {
+      const e = { ...visionEventBody(finding), at: new Date(finding.at).toISOString() };
       events.push(e);
       o.onEvent?.(e);
     },

@@ -1,7 +1,6 @@
-import type { VisionEvent } from '@gridgate/contract';
 import type { Logger } from 'pino';
 import type { ZoneConfig } from '../../southbound/cameras/zones.js';
-import type { Body } from '../../northbound/messages.js';
+import type { VisionFinding } from '../../model/vision-finding.js';
 import type { Location } from '@gridgate/contract';
 import type { VisionConfig } from './config.js';
 import { modelSpec } from './detector/model.js';
@@ -15,7 +14,7 @@ import { CameraDetection } from './stage.js';
 export interface VisionServiceDeps {
   config: VisionConfig;
   profiles: Map<string, CameraProfile>;
-  publish: (body: Body<VisionEvent>, at: number) => void;
+  publish: (e: VisionFinding) => void;
   log: Logger;
   timezone: string;
   site?: string;

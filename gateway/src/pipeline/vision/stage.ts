@@ -1,8 +1,8 @@
-import { uuidv7, type VisionEvent } from '@gridgate/contract';
+import { uuidv7 } from '@gridgate/contract';
 import type { Logger } from 'pino';
 import type { Frame, FrameConsumer, GateReason, MotionResult } from '../../southbound/cameras/types.js';
 import type { ZoneConfig } from '../../southbound/cameras/zones.js';
-import { iso, type Body } from '../../northbound/messages.js';
+import type { VisionFinding } from '../../model/vision-finding.js';
 import type { VisionCamera } from './camera.js';
 import type { Detector } from './detector/types.js';
 import { SituationLifecycle, type EventAction, type Observation } from './events/lifecycle.js';
@@ -17,7 +17,7 @@ export interface StageDeps {
   camera: VisionCamera;
   /** The shared detector; undefined while it is unavailable (failed to load): frames are then counted and dropped. */
   detector: () => Detector | undefined;
-  publish: (body: Body<VisionEvent>, at: number) => void;
+  publish: (e: VisionFinding) => void;
   evidence?: EvidenceSink;
   sensors?: SiteSensors;
   log: Logger;
@@ -145,7 +145,7 @@ export class CameraDetection implements FrameConsumer {
 
   private async send(s: Situation, a: EventAction, frame?: Frame): Promise<void> {
     const { camera } = this.d;
-    let evidence: VisionEvent['evidence'] = [];
+    let evidence: VisionFinding['evidence'] = [];
     if (a.phase === 'start' && frame && this.d.evidence) {
       try {
         evidence = await this.d.evidence.save(frame, {
@@ -158,8 +158,7 @@ export class CameraDetection implements FrameConsumer {
       }
     }
     const end = a.endedAt ?? a.at;
-    const body: Body<VisionEvent> = {
-      type: 'event',
+    const finding: VisionFinding = {
       cameraId: camera.id,
       eventId: a.eventId,
       phase: a.phase,
@@ -175,11 +174,12 @@ export class CameraDetection implements FrameConsumer {
       ...(a.measurements && { measurements: a.measurements }),
       ...(a.relatedDevices && { relatedDevices: a.relatedDevices }),
       evidence: evidence.slice(0, 20),
-      startedAt: iso(a.startedAt),
-      ...(a.endedAt !== undefined && { endedAt: iso(a.endedAt) }),
+      startedAt: a.startedAt,
+      ...(a.endedAt !== undefined && { endedAt: a.endedAt }),
+      at: a.at,
     };
     this.counters.events++;
-    this.d.publish(body, a.at);
+    this.d.publish(finding);
   }
 
   private logError(e: Error & { reason?: string }): void {

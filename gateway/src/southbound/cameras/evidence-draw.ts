@@ -1,18 +1,6 @@
-import { clampBox } from './geometry.js';
-import type { Box, Point } from './types.js';
-
-/** An object of a finding: its box, and what it is when known. */
-export interface EvidenceObject {
-  box: Box;
-  label?: string;
-  score?: number;
-}
-
-export interface ZoneShape {
-  id: string;
-  name?: string;
-  polygon: readonly Point[];
-}
+import { clampBox } from '../../model/geometry.js';
+import type { EvidenceObject, ZoneShape } from '../../model/evidence-request.js';
+import type { Box, Point } from '../../model/geometry.js';
 
 const VEHICLES = new Set(['car', 'truck', 'bus', 'motorcycle']);
 

@@ -4,25 +4,11 @@ import { join, relative, resolve, sep } from 'node:path';
 import type { Evidence } from '@gridgate/contract';
 import type { Logger } from 'pino';
 import sharp from 'sharp';
-import { overlaySvg, pixelRect, privacyRegions, type EvidenceObject, type ZoneShape } from './evidence-draw.js';
+import type { EvidenceObject, EvidenceRequest } from '../../model/evidence-request.js';
+import { overlaySvg, pixelRect, privacyRegions } from './evidence-draw.js';
 import { retentionPlan, type StoredFile } from './retention.js';
-import type { Box, Frame } from './types.js';
-
-export type { EvidenceObject, ZoneShape } from './evidence-draw.js';
-
-/** What the detection stage (or a snapshot request) asks to be kept as evidence of one frame. */
-export interface EvidenceRequest {
-  /** The finding's objects: boxes (normalized), with labels and scores when known. */
-  boxes?: ReadonlyArray<Box | EvidenceObject>;
-  /** The zone the finding is in (drawn on the annotated image). */
-  zone?: ZoneShape;
-  /** More zones to draw (a snapshot shows all of a camera's zones). */
-  zones?: readonly ZoneShape[];
-  /** Caption: what was found, e.g. "illegal-parking". */
-  label?: string;
-  /** Extra regions to blur, in addition to those derived from person and vehicle boxes. */
-  blur?: readonly Box[];
-}
+import type { Box } from '../../model/geometry.js';
+import type { Frame } from './types.js';
 
 export interface EvidenceStoreOptions {
   /** Folder of the evidence files; refs are `evidence/<path below it>`. */

@@ -1,6 +1,7 @@
 import type { MotionConfig } from './config.js';
-import { polygonMask } from './geometry.js';
-import type { Box, Frame, GateReason, MotionResult } from './types.js';
+import { polygonMask } from '../../model/geometry.js';
+import type { Box } from '../../model/geometry.js';
+import type { Frame, GateReason, MotionResult } from './types.js';
 
 export interface GateDecision {
   /** Set when detection should see this frame, and why. */

@@ -1,5 +1,6 @@
-import { polygonSpans } from './geometry.js';
-import type { Frame, Point } from './types.js';
+import { polygonSpans } from '../../model/geometry.js';
+import type { Point } from '../../model/geometry.js';
+import type { Frame } from './types.js';
 
 /**
  * Blanks privacy masks out of frames, in place, before the motion gate, the detector or the evidence store

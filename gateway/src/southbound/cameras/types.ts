@@ -1,4 +1,5 @@
 /** Types shared by the camera stages (capture → motion gate) and the detection stages (detect → track → zone rules). */
+import type { Box } from '../../model/geometry.js';
 
 /** One decoded frame, scaled to the detector's input size. */
 export interface Frame {
@@ -13,12 +14,6 @@ export interface Frame {
   /** width × height × 3 bytes, row-major. */
   data: Buffer;
 }
-
-/** Axis-aligned box in normalized frame coordinates: x1, y1, x2, y2 in 0..1. */
-export type Box = [number, number, number, number];
-
-/** A point in normalized frame coordinates. */
-export type Point = [number, number];
 
 export interface MotionResult {
   /** Share of changed pixels in the unmasked area, 0..1. */

@@ -6,7 +6,6 @@ import { ENDPOINT_OFFLINE_RULE } from './endpoint-device.js';
 import type { EndpointStatus, OpcuaEndpoint } from './endpoint.js';
 import { planEndpoints, type EndpointPlan } from './plan.js';
 
-
 /** What the OPC-UA southbound needs from the gateway: the same entry as every other source, and its own section. */
 export interface OpcuaSouthboundDeps extends SourceDeps {
   gateway: { id: string; dataDir: string };

@@ -1,5 +1,5 @@
-import type { Box } from '../../../southbound/cameras/types.js';
-import { iou } from '../geometry.js';
+import type { Box } from '../../../model/geometry.js';
+import { iou } from '../../../model/geometry.js';
 import type { Detection } from './types.js';
 
 /**

@@ -1,4 +1,5 @@
-import type { Box, Frame } from '../../../southbound/cameras/types.js';
+import type { Box } from '../../../model/geometry.js';
+import type { Frame } from '../../../southbound/cameras/types.js';
 
 /** One object the detector found in a frame. */
 export interface Detection {

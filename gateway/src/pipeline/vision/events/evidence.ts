@@ -1,13 +1,6 @@
 import type { Evidence } from '@gridgate/contract';
-import type { Box, Frame, Point } from '../../../southbound/cameras/types.js';
-
-/** What evidence of an event shows: the boxes of the objects involved and the zone. */
-export interface EvidenceRequest {
-  boxes: Array<{ box: Box; label: string }>;
-  zone: { id: string; polygon: Point[] };
-  /** e.g. "illegal-stall 0501". */
-  label: string;
-}
+import type { EvidenceRequest } from '../../../model/evidence-request.js';
+import type { Frame } from '../../../southbound/cameras/types.js';
 
 /**
  * Stores evidence snapshots of a frame (annotated and clean, privacy masks applied) and returns their

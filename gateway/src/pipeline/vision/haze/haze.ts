@@ -1,5 +1,5 @@
-import type { Point } from '../../../southbound/cameras/types.js';
-import { inPolygon } from '../geometry.js';
+import type { Point } from '../../../model/geometry.js';
+import { pointInPolygon } from '../../../model/geometry.js';
 
 /** Image statistics that haze and dust change, over a region of the frame. All 0..1. */
 export interface HazeStats {
@@ -27,7 +27,7 @@ export function zoneMask(width: number, height: number, polygon: readonly Point[
   const w = Math.ceil(width / STEP);
   const h = Math.ceil(height / STEP);
   const m = new Uint8Array(w * h);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) m[y * w + x] = inPolygon([(x * STEP + 0.5) / width, (y * STEP + 0.5) / height], polygon) ? 1 : 0;
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) m[y * w + x] = pointInPolygon([(x * STEP + 0.5) / width, (y * STEP + 0.5) / height], polygon) ? 1 : 0;
   return m;
 }
 

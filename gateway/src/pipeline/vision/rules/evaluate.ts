@@ -1,5 +1,5 @@
 import type { ZoneConfig } from '../../../southbound/cameras/zones.js';
-import { boxGap, footPoint, inPolygon } from '../geometry.js';
+import { boxGap, footPoint, pointInPolygon } from '../../../model/geometry.js';
 import type { TrackView } from '../tracker/tracker.js';
 import type { ObjectGroup, ObjectRule, TimeWindow } from './profile.js';
 
@@ -22,7 +22,7 @@ function qualifies(t: TrackView, g: ObjectGroup): boolean {
 
 /** Tracks whose ground point lies inside the zone polygon. */
 export function inZone(tracks: readonly TrackView[], zone: Pick<ZoneConfig, 'polygon'>): TrackView[] {
-  return tracks.filter((t) => inPolygon(footPoint(t.box), zone.polygon));
+  return tracks.filter((t) => pointInPolygon(footPoint(t.box), zone.polygon));
 }
 
 /**

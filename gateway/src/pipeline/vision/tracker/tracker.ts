@@ -1,6 +1,6 @@
-import type { Box, Point } from '../../../southbound/cameras/types.js';
+import type { Box, Point } from '../../../model/geometry.js';
 import type { Detection } from '../detector/types.js';
-import { centre, iou } from '../geometry.js';
+import { centre, iou } from '../../../model/geometry.js';
 import type { TrackerSettings } from '../rules/profile.js';
 
 /** What later stages see of a track. */

@@ -1,3 +1,6 @@
+// The lifecycle of one alarm rule on one device: its state (normal → pending → active, flapping, learned
+// baseline) and the transitions a sample, the passing of time or an acknowledgement cause. Pure functions on
+// plain data; alarm-engine.ts holds these states for every device and rule.
 import type { AlarmState, Severity } from '@gridgate/contract';
 import type { CanonicalMetric, MetricValue } from '../../model/readings.js';
 import { deviationVerdict, median, rateVerdict, stateVerdict, thresholdVerdict, type ResolvedRule, type Verdict } from '../../model/alarm-conditions.js';
