@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDataDir } from '../src/store/data-dir.js';
-import { runCli } from './helpers/gateway-process.js';
+import { GatewayProcess, runCli } from './helpers/gateway-process.js';
 import { freePort } from './helpers/net.js';
 import { repoRoot } from './helpers/shared.js';
 import { removeTempDirs, tempDir } from './helpers/temp.js';
@@ -73,4 +73,35 @@ test('a missing data dir is made (mode 0750 less the umask)', () => {
   ensureDataDir(dir);
   assert.ok(statSync(dir).isDirectory());
   assert.equal(statSync(dir).mode & 0o777, 0o750 & ~process.umask());
+});
+
+test('a reload onto a data dir it cannot use goes back to the previous config: the gateway keeps running', async () => {
+  const dir = tempDir('gg-datadir-reload-');
+  const cfg = join(dir, 'gw.yaml');
+  const apiPort = await freePort();
+  const uplinkPort = await freePort(); // no central broker: the uplink keeps retrying, which does not matter here
+  const text = (dataDir: string) => `gateway: { id: gw-dd, gridId: "31011500301201", location: { lat: 31.2336, lon: 121.5329 }, dataDir: ${JSON.stringify(dataDir)} }
+profiles: { dirs: [${JSON.stringify(join(repoRoot, 'device-profiles'))}] }
+broker: { enabled: false }
+uplink: { url: "mqtt://127.0.0.1:${uplinkPort}" }
+api: { host: 127.0.0.1, port: ${apiPort}, token: "data-dir-test-token-0123456789" }
+`;
+  writeFileSync(cfg, text(join(dir, 'state')));
+  const gw = new GatewayProcess(['run', '--config', cfg]).start();
+  try {
+    await gw.waitForLog('gateway started');
+    const notAFolder = join(dir, 'not-a-folder');
+    writeFileSync(notAFolder, 'x');
+    writeFileSync(cfg, text(notAFolder)); // valid YAML and schema: only starting on it fails
+    gw.proc.kill('SIGHUP');
+    const back = await gw.waitForLog('back on the previous config');
+    assert.ok(back);
+    const failed = gw.logs.find((l) => l.msg === 'the new config did not start; going back to the previous one');
+    assert.match(String((failed as { problems?: string })?.problems), new RegExp(`data dir ${esc(notAFolder)} exists and is a file`));
+    const health = await fetch(`http://127.0.0.1:${apiPort}/healthz`);
+    assert.equal(health.status, 200, 'the API answers again: a gateway runs on the previous config');
+    assert.ok(gw.running);
+  } finally {
+    await gw.kill('SIGKILL');
+  }
 });

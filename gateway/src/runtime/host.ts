@@ -46,10 +46,21 @@ export class GatewayHost {
   }
 
   async start(): Promise<Gateway> {
-    const loaded = loadConfig(this.file, this.env);
-    this.gateway = this.build(loaded);
-    await this.gateway.start();
-    return this.gateway;
+    return this.startOn(loadConfig(this.file, this.env));
+  }
+
+  /** Builds and starts a gateway on `loaded`; one that fails half-way is stopped again, and none is left set. */
+  private async startOn(loaded: LoadedConfig): Promise<Gateway> {
+    const g = this.build(loaded);
+    this.gateway = g;
+    try {
+      await g.start();
+    } catch (e) {
+      this.gateway = undefined;
+      await g.stop().catch(() => undefined);
+      throw e;
+    }
+    return g;
   }
 
   /** For the reload command and the console: validates now, swaps right after the reply is queued. */
@@ -73,15 +84,27 @@ export class GatewayHost {
     this.reloading = true;
     try {
       const loaded = loadConfig(this.file, this.env);
+      const previous = this.gateway?.loaded;
       await this.gateway?.stop();
       this.gateway = undefined;
-      this.gateway = this.build(loaded);
-      await this.gateway.start();
+      try {
+        await this.startOn(loaded);
+      } catch (e) {
+        // Valid but unable to start (a data dir that is a file, a port taken): the old gateway is already
+        // stopped, so start it again on the config it ran; a cabinet must not be left with nothing running.
+        if (!previous) throw e;
+        const problems = (e as Error).message;
+        this.log.error({ config: this.file, problems }, 'the new config did not start; going back to the previous one');
+        await this.startOn(previous);
+        this.log.warn({ config: this.file }, 'back on the previous config');
+        return { ok: false, problems: `the new config did not start (${problems}); the previous config runs again` };
+      }
       this.log.info({ config: this.file }, 'config reloaded');
       return { ok: true };
     } catch (e) {
       const problems = e instanceof SourceError ? e.message : (e as Error).message;
-      this.log.error({ config: this.file, problems }, 'config reload refused; the running config stays');
+      if (this.gateway) this.log.error({ config: this.file, problems }, 'config reload refused; the running config stays');
+      else this.log.fatal({ config: this.file, problems }, 'config reload failed and the previous config did not start again: no gateway is running');
       return { ok: false, problems };
     } finally {
       this.reloading = false;
