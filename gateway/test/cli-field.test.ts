@@ -59,6 +59,26 @@ describe('gridgate init', () => {
   });
 });
 
+describe('gridgate init: the documented example and a missing grid map', () => {
+  test("the README's init example runs as written; a missing grid map names the maps there are and what one is", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gg-init-doc-'));
+    for (const doc of ['README.md', 'docs/field-engineer.md']) {
+      const line = /gridgate init (?:\\\n|[^\n])*/.exec(readFileSync(join(repoRoot, doc), 'utf8'))![0].replace(/\\\n\s*/g, ' ');
+      const args = [...line.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!).slice(1);
+      const at = (flag: string) => args.indexOf(flag) + 1;
+      args[at('--grid-map')] = join(repoRoot, args[at('--grid-map')]!);
+      args[at('--out')] = join(dir, `${doc.replace(/\W/g, '-')}.yaml`);
+      const r = await runCli(args);
+      assert.equal(r.code, 0, `${doc}: ${line}\n${r.stderr}`);
+    }
+    const r = await runCli(['init', '--hardware', 'rpi4', '--site', 'x', '--id', 'gw-x', '--grid-map', join(repoRoot, 'grids', 'yangjing.geojson'), '--out', join(dir, 'm.yaml')]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /--grid-map .*grids\/yangjing\.geojson: no such file\n  grid maps there are: \S*firmware-configs\/grids\/yangjing-demo\.geojson\n/);
+    assert.match(r.stderr, /GeoJSON FeatureCollection with one Polygon per unit grid .*gridgate grids check --map <file>/s);
+    assert.ok(!existsSync(join(dir, 'm.yaml')));
+  });
+});
+
 describe('gridgate devices add, then the gateway', () => {
   let central: Mosquitto;
   let gw: GatewayProcess;

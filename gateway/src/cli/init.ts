@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
 import { isMap, isScalar, parseDocument, type Document, type YAMLMap } from 'yaml';
@@ -140,6 +140,18 @@ export function buildInitConfig(templateText: string, o: InitOptions): string {
   return doc.toString({ lineWidth: 0 });
 }
 
+/** What to say when --grid-map names no file: the maps there are, and what a grid map is. */
+export function missingGridMap(given: string, cwd = process.cwd()): string {
+  const maps = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((n) => /\.(geo)?json$/i.test(n)).sort().map((n) => rel(cwd, join(dir, n))) : []);
+  const found = [...new Set([...maps(dirname(resolve(cwd, given))), ...maps(join(firmwareConfigsDir, 'grids'))])];
+  return [
+    `--grid-map ${given}: no such file`,
+    found.length ? `  grid maps there are: ${found.join(', ')}` : '  no grid map found beside it or in firmware-configs/grids/',
+    "  a grid map is a GeoJSON FeatureCollection with one Polygon per unit grid and its 14-digit code and name as properties",
+    "  (export it from the city's grid management system, or draw it in QGIS); the format is in docs/reports.md (Grid map); `gridgate grids check --map <file>` checks one",
+  ].join('\n');
+}
+
 interface InitCliOptions {
   hardware: string;
   site: string;
@@ -174,7 +186,7 @@ export function registerInit(program: Command): void {
       const id = o.id ?? (slug(o.site) ? `gw-${slug(o.site)}` : undefined);
       if (!id) throw new Error(`give the gateway an id with --id (the site name "${o.site}" has no latin letters to make one from)`);
       const gridMap = resolve(o.gridMap);
-      if (!existsSync(gridMap)) throw new Error(`--grid-map ${o.gridMap}: no such file`);
+      if (!existsSync(gridMap)) throw new Error(missingGridMap(o.gridMap));
       const map = loadGridMap(GridsConfig.parse({ file: gridMap, crs }));
       const errors = map.problems.filter((p) => p.level === 'error');
       if (errors.length) throw new Error(`the grid map has problems:\n${errors.map((p) => `${p.file}:${p.line}: ${p.path}: ${p.message}`).join('\n')}`);
