@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { addDeviceToConfig, examplePayload } from '../src/cli/devices.js';
-import { parseEnvFile } from '../src/cli/doctor.js';
+import { parseEnvFile } from '../src/provision/env-file.js';
 import { buildInitConfig, parseLocation, slug } from '../src/cli/init.js';
 import { ProgressBar, renderBar } from '../src/cli/progress.js';
 import { setUplink } from '../src/cli/provision.js';

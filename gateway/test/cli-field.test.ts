@@ -21,6 +21,8 @@ import { repoRoot } from './helpers/shared.js';
 
 const GRID_MAP = join(repoRoot, 'firmware-configs', 'grids', 'yangjing-demo.geojson');
 const mode = (f: string) => statSync(f).mode & 0o777;
+/** Environment lines that put the gateway's own broker and API on free ports (doctor checks they are free). */
+const ownPorts = async () => `GRIDGATE_BROKER_PORT=${await freePort()}\nGRIDGATE_API_PORT=${await freePort()}\n`;
 
 async function init(dir: string, extra: string[] = []): Promise<string> {
   const file = join(dir, 'site.yaml');
@@ -39,7 +41,7 @@ describe('gridgate init', () => {
       const out = join(dir, `${hw}.yaml`);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /the cabinet is in grid 31011500301205/);
-      assert.match(r.stdout, /must set GRIDGATE_CENTRAL_URL, GRIDGATE_CENTRAL_PASSWORD, GRIDGATE_API_TOKEN/);
+      assert.match(r.stdout, /must set GRIDGATE_CENTRAL_URL, GRIDGATE_CENTRAL_PASSWORD\n/);
       assert.match(readFileSync(out, 'utf8'), note);
       const { config, grids } = loadConfig(out, { GRIDGATE_CENTRAL_URL: 'mqtts://central:8883', GRIDGATE_CENTRAL_PASSWORD: 'x', GRIDGATE_API_TOKEN: 'y' });
       assert.deepEqual([config.gateway.id, config.gateway.site, config.gateway.gridId], [`gw-${hw}`, '洋泾 民生路', '31011500301205']);
@@ -76,6 +78,75 @@ describe('gridgate init: the documented example and a missing grid map', () => {
     assert.match(r.stderr, /--grid-map .*grids\/yangjing\.geojson: no such file\n  grid maps there are: \S*firmware-configs\/grids\/yangjing-demo\.geojson\n/);
     assert.match(r.stderr, /GeoJSON FeatureCollection with one Polygon per unit grid .*gridgate grids check --map <file>/s);
     assert.ok(!existsSync(join(dir, 'm.yaml')));
+  });
+});
+
+describe("the API token and the environment file; the gateway's own ports", () => {
+  let taken: Mosquitto;
+  let gw: GatewayProcess | undefined;
+  after(async () => {
+    await gw?.kill('SIGKILL');
+    await taken?.stop();
+  });
+
+  test('init writes a random API token into site.env; doctor, run and status read it with --env-file; a taken broker port is named with its program', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gg-envfile-'));
+    const file = await init(dir);
+    const envFile = join(dir, 'site.env');
+    assert.equal(mode(envFile), 0o600);
+    const token = /^GRIDGATE_API_TOKEN=([A-Za-z0-9_-]{43})$/m.exec(readFileSync(envFile, 'utf8'))?.[1];
+    assert.ok(token, readFileSync(envFile, 'utf8'));
+    const again = await runCli(['provision', '--config', file]);
+    assert.equal(again.code, 1, 'the token exists: provision has nothing to do without --central');
+    assert.equal(/^GRIDGATE_API_TOKEN=(.*)$/m.exec(readFileSync(envFile, 'utf8'))?.[1], token, 'an existing token is kept');
+
+    // A mosquitto on the port the gateway's broker wants, as on a Pi with the mosquitto package installed.
+    taken = await startMosquitto({});
+    const takenPort = taken.port;
+    const apiPort = await freePort();
+    const base = `GRIDGATE_CENTRAL_URL=mqtt://127.0.0.1:${await freePort()}\nGRIDGATE_CENTRAL_PASSWORD=x\nGRIDGATE_DATA_DIR=${join(dir, 'state')}\nGRIDGATE_API_PORT=${apiPort}\n`;
+    writeFileSync(envFile, `${readFileSync(envFile, 'utf8')}${base}GRIDGATE_BROKER_PORT=${takenPort}\n`);
+    const doc = await runCli(['doctor', '--config', file, '--env-file', envFile, '--no-detector', '--timeout', '1', '--json']);
+    const results = (JSON.parse(doc.stdout) as { results: Array<{ check: string; status: string; detail: string; fix?: string }> }).results;
+    assert.ok(!results.some((x) => x.check === 'config' && x.status === 'fail'), 'every secret came from the environment file');
+    const port = results.find((x) => x.check === 'broker port')!;
+    assert.equal(port.status, 'fail');
+    assert.equal(port.detail, `device broker port ${takenPort} is taken: mosquitto (pid ${taken.process.pid}) listens on it`);
+    assert.match(port.fix!, /^stop it \(sudo systemctl disable --now mosquitto\) or give the gateway a free port: set broker\.port \(the board templates read GRIDGATE_BROKER_PORT\)/);
+    assert.equal(results.find((x) => x.check === 'api port')?.status, 'pass');
+    const run = await runCli(['run', '--config', file, '--env-file', envFile]);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, new RegExp(`^gridgate: device broker port ${takenPort} is taken: mosquitto \\(pid ${taken.process.pid}\\) listens on it\n  fix: stop it .*set broker\\.port`, 'm'));
+    assert.ok(!/EADDRINUSE/.test(run.stderr), run.stderr);
+
+    // On a free port: run and status take the same file; nothing of it is in the shell's environment.
+    writeFileSync(envFile, readFileSync(envFile, 'utf8').replace(`GRIDGATE_BROKER_PORT=${takenPort}`, `GRIDGATE_BROKER_PORT=${await freePort()}`));
+    gw = new GatewayProcess(['run', '--config', file, '--env-file', envFile], { GRIDGATE_API_TOKEN: '' }).start();
+    await gw.waitForLog('gateway started');
+    const status = await runCli(['status', '--config', file, '--env-file', envFile, '--json'], { GRIDGATE_API_TOKEN: '' });
+    assert.equal(status.code, 0, status.stderr);
+    assert.equal((JSON.parse(status.stdout) as { gatewayId: string }).gatewayId, 'gw-yangjing-minsheng-rd');
+    const byUrl = await runCli(['status', '--url', `http://127.0.0.1:${apiPort}`, '--env-file', envFile, '--json'], { GRIDGATE_API_TOKEN: '' });
+    assert.equal(byUrl.code, 0, byUrl.stderr);
+    const live = await runCli(['doctor', '--config', file, '--env-file', envFile, '--no-detector', '--timeout', '1', '--json']);
+    const held = (JSON.parse(live.stdout) as { results: Array<{ check: string; status: string; detail: string }> }).results.filter((x) => /port$/.test(x.check));
+    assert.deepEqual(held.map((x) => x.status), ['pass', 'pass']);
+    assert.match(held[0]!.detail, /held by gridgate run \(pid \d+\): this gateway is running/);
+  });
+
+  test('doctor --env-file without the token: the fix is to add it to that file, not to pass --env-file again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gg-envfile2-'));
+    const file = await init(dir);
+    const envFile = join(dir, 'other.env');
+    writeFileSync(envFile, `GRIDGATE_CENTRAL_URL=mqtt://127.0.0.1:1\nGRIDGATE_CENTRAL_PASSWORD=x\n`);
+    const r = await runCli(['doctor', '--config', file, '--env-file', envFile, '--no-detector'], { GRIDGATE_API_TOKEN: '' });
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /FAIL {2}config +.*site\.yaml:\d+: api\.token: environment variable GRIDGATE_API_TOKEN is not set\n +fix: add GRIDGATE_API_TOKEN=<value> to .*other\.env \(gridgate provision --config .* --env-file .* writes a random one\)/);
+    assert.ok(!/pass the environment file with --env-file/.test(r.stdout));
+    const p = await runCli(['provision', '--config', file, '--env-file', envFile]);
+    assert.equal(p.code, 0, p.stderr);
+    assert.match(p.stdout, /^API token +GRIDGATE_API_TOKEN \(random\) written to .*other\.env/m);
+    assert.match(readFileSync(envFile, 'utf8'), /^GRIDGATE_CENTRAL_URL=.*\nGRIDGATE_CENTRAL_PASSWORD=x\nGRIDGATE_API_TOKEN=[A-Za-z0-9_-]{43}\n$/);
   });
 });
 
@@ -209,7 +280,7 @@ describe('gridgate provision and doctor against real peers', () => {
     const broker = await startMosquitto({ port, extra: [`cafile ${pki.ca}`, `certfile ${pki.cert}`, `keyfile ${pki.key}`, 'require_certificate true', 'use_identity_as_username true', 'max_inflight_messages 1000'].join('\n') });
     brokers.push(broker);
     const envFile = join(dir, 'site.env');
-    writeFileSync(envFile, `GRIDGATE_CENTRAL_PASSWORD=unused\nGRIDGATE_API_TOKEN=t\nGRIDGATE_DATA_DIR=${join(dir, 'state')}\n`);
+    writeFileSync(envFile, `GRIDGATE_CENTRAL_PASSWORD=unused\nGRIDGATE_API_TOKEN=t\nGRIDGATE_DATA_DIR=${join(dir, 'state')}\n${await ownPorts()}`);
     const doc = await runCli(['doctor', '--config', file, '--env-file', envFile, '--no-detector', '--timeout', '5']);
     assert.match(doc.stdout, /PASS {2}central broker +mqtts:\/\/127\.0\.0\.1:\d+: connected and accepted the credentials/);
     assert.match(doc.stdout, /WARN {2}certificate +uplink client certificate \(uplink\.tls\.cert\) expires on \d{4}-\d\d-\d\d \(in 9 days\)/);
@@ -237,7 +308,7 @@ describe('gridgate provision and doctor against real peers', () => {
     assert.ok(!readFileSync(file, 'utf8').includes(password));
     const broker = await startMosquitto({ port, users: { 'gw-yangjing-minsheng-rd': password } });
     brokers.push(broker);
-    writeFileSync(envFile, `${readFileSync(envFile, 'utf8')}GRIDGATE_API_TOKEN=t\nGRIDGATE_DATA_DIR=${join(dir, 'state')}\n`);
+    writeFileSync(envFile, `${readFileSync(envFile, 'utf8')}GRIDGATE_DATA_DIR=${join(dir, 'state')}\n${await ownPorts()}`);
     const ok = await runCli(['doctor', '--config', file, '--env-file', envFile, '--no-detector']);
     // A stock mosquitto announces a Receive Maximum of 20: connected, but a warning with what to change.
     assert.match(ok.stdout, /WARN {2}central broker +mqtt:\/\/127\.0\.0\.1:\d+: connected and accepted the credentials .*accepts only 20 unacknowledged publishes.*\n +fix: ask for a higher Receive Maximum on the central broker \(mosquitto: max_inflight_messages 1000\)/);
@@ -255,7 +326,7 @@ describe('gridgate provision and doctor against real peers', () => {
 
   test('doctor: an unreachable camera, OPC-UA server and central broker fail with their fixes; a missing secret names the variable', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gg-doctor-'));
-    const [camPort, upPort, uaPort] = [await freePort(), await freePort(), await freePort()];
+    const [camPort, upPort, uaPort, apiPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     const file = join(dir, 'gw.yaml');
     writeFileSync(
       file,
@@ -263,6 +334,7 @@ describe('gridgate provision and doctor against real peers', () => {
 profiles: { dirs: [${join(repoRoot, 'device-profiles')}] }
 broker: { enabled: false }
 uplink: { url: "mqtt://127.0.0.1:${upPort}", password: "\${DOC_PW}" }
+api: { port: ${apiPort} }
 vision: { profileDirs: [${join(repoRoot, 'device-profiles', 'cameras')}], detector: { backend: wasm } }
 cameras:
   - id: cam-kerb

@@ -4,6 +4,8 @@ import type { Command } from 'commander';
 import { isMap, isScalar, parseDocument, type Document, type YAMLMap } from 'yaml';
 import { ConfigRefused, writeConfigSafely } from '../config/safe-write.js';
 import { GridsConfig } from '../grids/config.js';
+import { envReference, readEnvFile } from '../provision/env-file.js';
+import { defaultEnvFile, provideApiToken } from './provision.js';
 import { loadGridMap } from '../grids/load.js';
 import { defaultProfilesDir, firmwareConfigsDir } from './paths.js';
 
@@ -161,6 +163,7 @@ interface InitCliOptions {
   location?: string;
   gridId?: string;
   crs: string;
+  envFile?: string;
   force?: boolean;
 }
 
@@ -176,6 +179,7 @@ export function registerInit(program: Command): void {
     .option('--location <lat,lon>', 'where the cabinet stands (WGS84); its grid is looked up in the grid map')
     .option('--grid-id <code>', "the cabinet's unit grid (default: looked up from --location)")
     .option('--crs <datum>', 'datum of the grid map: wgs84 | gcj02', 'wgs84')
+    .option('--env-file <file>', "environment file for the gateway's secrets: a random API token goes there (default: the config's name with .env)")
     .option('-f, --force', 'overwrite an existing file')
     .action((o: InitCliOptions) => {
       const hw = HARDWARE[o.hardware];
@@ -222,16 +226,21 @@ export function registerInit(program: Command): void {
         if (e instanceof ConfigRefused) throw new Error(e.message);
         throw e;
       }
+      const envFile = defaultEnvFile(out, o.envFile);
+      const token = provideApiToken(text, envFile);
+      const tokenVar = envReference(parseDocument(text).getIn(['api', 'token']));
+      const stillUnset = unset.filter((v) => v !== tokenVar || !readEnvFile(envFile)[v]);
       const lines = [
         `wrote ${o.out} for ${hw.board}: gateway ${id}, site ${o.site}`,
+        ...(token ? [`  API token   ${token}`] : []),
         `  grid map    ${rel(dir, gridMap)} (${map.map.grids.length} grids)${gridId ? `; the cabinet is in grid ${gridId}` : ''}`,
         ...(location ? [] : ['  location    not set: give every device its own --location (or add gateway.location)']),
-        ...(unset.length ? [`  secrets     the gateway's environment must set ${unset.join(', ')}`] : []),
+        ...(stillUnset.length ? [`  secrets     the gateway's environment must set ${stillUnset.join(', ')}`] : []),
         'next:',
         `  gridgate devices add --config ${o.out} --profile <profile> --id <device> --location <lat,lon>`,
         `  gridgate provision --config ${o.out} --central mqtts://<central broker>:8883`,
         `  gridgate console set-password --config ${o.out}`,
-        `  gridgate doctor --config ${o.out}`,
+        `  gridgate doctor --config ${o.out} --env-file ${rel(process.cwd(), envFile)}`,
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
     });
