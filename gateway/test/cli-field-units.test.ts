@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { addDeviceToConfig, examplePayload } from '../src/cli/devices.js';
 import { parseEnvFile } from '../src/provision/env-file.js';
+import { chooseLogFormat, formatLogLine, localIsoTime } from '../src/util/log.js';
 import { buildInitConfig, parseLocation, slug } from '../src/cli/init.js';
 import { ProgressBar, renderBar } from '../src/cli/progress.js';
 import { setUplink } from '../src/cli/provision.js';
@@ -212,5 +213,18 @@ describe('config edits of the field commands (pure)', () => {
     assert.match(setPasswordHash('api: {}\ndevices: []\n# trailing notes\n', 'h'), /^api: \{\}\n# The web console .*\nconsole:\n {2}passwordHash: "h"\ndevices: \[\]\n\n?# trailing notes\n$/, 'the new section sits after api');
     assert.equal(setPasswordHash('console:\n  enabled: true # on\n  passwordHash: "old"\n', 'new'), 'console:\n  enabled: true # on\n  passwordHash: "new"\n');
     assert.throws(() => setPasswordHash('console:\n  passwordHash: "${HASH}"\n', 'h'), /comes from \$\{HASH\}: put the new hash in that variable/);
+  });
+});
+
+describe('log lines for people', () => {
+  test('time with its offset, level, message, key=value fields (quoted when needed), an error with its stack', () => {
+    const t = Date.UTC(2026, 4, 6, 2, 0, 0, 123);
+    assert.equal(Date.parse(localIsoTime(t)), t, 'the local time with its offset is the same instant');
+    const line = formatLogLine({ level: 40, time: t, svc: 'gridgate', pid: 1, msg: 'uplink error', url: 'mqtt://h:1', err: 'connect ECONNREFUSED', n: 3, o: { a: 1 } });
+    assert.equal(line, `${localIsoTime(t)} WARN  uplink error  url=mqtt://h:1 err="connect ECONNREFUSED" n=3 o={"a":1}\n`);
+    const e = formatLogLine({ level: 50, time: t, msg: 'boom', err: { type: 'Error', message: 'bad thing', stack: 'Error: bad thing\n    at x' } });
+    assert.equal(e, `${localIsoTime(t)} ERROR boom  err="bad thing"\n    Error: bad thing\n        at x\n`);
+    assert.deepEqual([chooseLogFormat(undefined, true), chooseLogFormat('auto', false), chooseLogFormat('json', true), chooseLogFormat('pretty', false)], ['pretty', 'json', 'json', 'pretty']);
+    assert.throws(() => chooseLogFormat('xml', true), /--log-format xml: auto, json or pretty/);
   });
 });

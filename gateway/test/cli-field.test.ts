@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import { parse } from 'yaml';
 import { loadConfig } from '../src/config/load.js';
 import { generatePassword, verifyPassword } from '../src/southbound/broker/credentials.js';
 import { makeTestPki } from './helpers/certs.js';
-import { GatewayProcess, runCli } from './helpers/gateway-process.js';
+import { CLI, GatewayProcess, runCli } from './helpers/gateway-process.js';
 import { startMosquitto, type Mosquitto } from './helpers/mosquitto.js';
 import { freePort, waitFor } from './helpers/net.js';
 import { repoRoot } from './helpers/shared.js';
@@ -147,6 +147,47 @@ describe("the API token and the environment file; the gateway's own ports", () =
     assert.equal(p.code, 0, p.stderr);
     assert.match(p.stdout, /^API token +GRIDGATE_API_TOKEN \(random\) written to .*other\.env/m);
     assert.match(readFileSync(envFile, 'utf8'), /^GRIDGATE_CENTRAL_URL=.*\nGRIDGATE_CENTRAL_PASSWORD=x\nGRIDGATE_API_TOKEN=[A-Za-z0-9_-]{43}\n$/);
+  });
+});
+
+describe('gridgate run logs', () => {
+  /** Starts `gridgate run` (through `script` for a terminal), waits for "gateway started", stops it; its stderr (and the terminal's output). */
+  async function firstLines(args: string[], env: NodeJS.ProcessEnv, tty = false): Promise<string> {
+    const cmd = [process.execPath, CLI, ...args];
+    const p = tty
+      ? spawn('script', ['-qec', cmd.map((a) => `'${a}'`).join(' '), '/dev/null'], { env: { ...process.env, ...env } })
+      : spawn(cmd[0]!, cmd.slice(1), { env: { ...process.env, ...env } });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise((res) => p.once('exit', res));
+    await waitFor(() => `"gateway started" in: ${out}`, () => out.includes('gateway started'), 20_000);
+    p.kill('SIGTERM');
+    await exited;
+    return out;
+  }
+
+  test('readable lines on a terminal (local time with its offset, level, message, fields), JSON lines otherwise; --log-format chooses', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gg-logs-'));
+    const file = await init(dir);
+    const envFile = join(dir, 'site.env');
+    writeFileSync(envFile, `${readFileSync(envFile, 'utf8')}GRIDGATE_CENTRAL_URL=mqtt://127.0.0.1:${await freePort()}\nGRIDGATE_CENTRAL_PASSWORD=x\nGRIDGATE_DATA_DIR=${join(dir, 'state')}\n${await ownPorts()}`);
+    const env = { TZ: 'Asia/Shanghai' };
+    const run = ['run', '--config', file, '--env-file', envFile];
+
+    const json = await firstLines(run, env);
+    const started = json.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string; gateway?: string }).find((l) => l.msg === 'gateway started');
+    assert.equal(started?.gateway, 'gw-yangjing-minsheng-rd');
+
+    const pretty = await firstLines([...run, '--log-format', 'pretty'], env);
+    assert.match(pretty, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+08:00 INFO  gateway started  gateway=gw-yangjing-minsheng-rd devices=0 ports=\{"port":\d+,"api":\d+\}$/m);
+    assert.ok(!pretty.includes('{"level"') && !pretty.includes('\x1b['), pretty);
+
+    const tty = await firstLines(run, env, true);
+    assert.match(tty, /\+08:00 \x1b\[32mINFO \x1b\[0m gateway started /);
+    assert.ok(!tty.includes('{"level"'), tty);
+    const forced = await firstLines([...run, '--log-format', 'json'], env, true);
+    assert.match(forced, /\{"level":30,"time":\d+,"svc":"gridgate","gateway":"gw-yangjing-minsheng-rd"/);
   });
 });
 

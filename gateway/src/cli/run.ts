@@ -6,7 +6,7 @@ import { readEnvFile } from '../provision/env-file.js';
 import { SourceError } from '../config/yaml-source.js';
 import { preferSmallHeap } from '../runtime/heap.js';
 import { GatewayHost } from '../runtime/host.js';
-import { createLogger } from '../util/log.js';
+import { chooseLogFormat, createLogger, prettyDestination } from '../util/log.js';
 import { gatewayVersion } from './paths.js';
 
 export function registerRun(program: Command): void {
@@ -15,7 +15,10 @@ export function registerRun(program: Command): void {
     .description('run the gateway on a config file')
     .requiredOption('-c, --config <file>', 'gateway config (firmware-configs/<name>.yaml)')
     .option('--env-file <file>', "the gateway's environment file (NAME=value lines: secrets, GRIDGATE_* settings); its values win over the shell's")
-    .action(async (o: { config: string; envFile?: string }) => {
+    .option('--log-format <format>', 'auto (readable lines on a terminal, JSON lines otherwise) | json | pretty', 'auto')
+    .action(async (o: { config: string; envFile?: string; logFormat: string }) => {
+      const tty = !!process.stderr.isTTY;
+      const format = chooseLogFormat(o.logFormat, tty);
       // Into this process's environment: a reload reads the config again with the same variables.
       if (o.envFile) Object.assign(process.env, readEnvFile(o.envFile));
       let loaded: LoadedConfig;
@@ -29,7 +32,7 @@ export function registerRun(program: Command): void {
         throw e;
       }
       preferSmallHeap();
-      const log = createLogger(loaded.config.log.level);
+      const log = createLogger(loaded.config.log.level, format === 'pretty' ? prettyDestination(process.stderr, tty) : undefined);
       const host = new GatewayHost(o.config, log, { version: gatewayVersion() });
       try {
         await host.start();
