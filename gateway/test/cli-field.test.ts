@@ -43,6 +43,9 @@ describe('gridgate init', () => {
       assert.match(r.stdout, /the cabinet is in grid 31011500301205/);
       assert.match(r.stdout, /must set GRIDGATE_CENTRAL_URL, GRIDGATE_CENTRAL_PASSWORD\n/);
       assert.match(readFileSync(out, 'utf8'), note);
+      assert.doesNotMatch(readFileSync(out, 'utf8'), /\(issue \d+\)|\blands? here\b/, 'no development notes in the written config');
+      assert.doesNotMatch(readFileSync(out, 'utf8'), /\.\.\//, 'no relative climb into the checkout: outside the config folder, paths are absolute');
+      assert.match(readFileSync(out, 'utf8'), new RegExp(`^  file: ${GRID_MAP}$`, 'm'));
       const { config, grids } = loadConfig(out, { GRIDGATE_CENTRAL_URL: 'mqtts://central:8883', GRIDGATE_CENTRAL_PASSWORD: 'x', GRIDGATE_API_TOKEN: 'y' });
       assert.deepEqual([config.gateway.id, config.gateway.site, config.gateway.gridId], [`gw-${hw}`, '洋泾 民生路', '31011500301205']);
       assert.equal(grids?.map.grids.length, 9);
@@ -50,12 +53,13 @@ describe('gridgate init', () => {
     const [again, outside, noId, board] = await Promise.all([
       runCli(['init', '--hardware', 'rpi4', '--site', 'x', '--id', 'gw-x', '--grid-map', GRID_MAP, '--out', join(dir, 'rpi4.yaml')]),
       runCli(['init', '--hardware', 'rpi4', '--site', 'x', '--id', 'gw-x', '--grid-map', GRID_MAP, '--location', '30.0,120.0', '--out', join(dir, 'o.yaml')]),
-      runCli(['init', '--hardware', 'rpi4', '--site', '洋泾', '--grid-map', GRID_MAP, '--out', join(dir, 'n.yaml')]),
+      runCli(['init', '--hardware', 'rpi4', '--site', '洋泾 民生路 3号箱', '--grid-map', GRID_MAP, '--out', join(dir, 'n.yaml')]),
       runCli(['init', '--hardware', 'rpi3', '--site', 'x', '--grid-map', GRID_MAP, '--out', join(dir, 'b.yaml')]),
     ]);
     assert.match(again.stderr, /rpi4\.yaml exists: choose another --out, or --force/);
     assert.match(outside.stderr, /outside every grid .*--crs gcj02\?/);
-    assert.match(noId.stderr, /give the gateway an id with --id/);
+    assert.match(noId.stderr, /give the gateway an id with --id, e\.g\. --id gw-yangjing-minsheng-3: the site name "洋泾 民生路 3号箱" is not in latin letters, and init does not romanize it/);
+    assert.equal(noId.code, 1, 'not gw-3 from the digits left over');
     assert.match(board.stderr, /--hardware rpi3: choose one of rpi4, rpi5, jetson/);
     assert.ok(!existsSync(join(dir, 'o.yaml')) && !existsSync(join(dir, 'n.yaml')));
   });
