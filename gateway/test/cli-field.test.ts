@@ -202,6 +202,7 @@ describe('gridgate devices add, then the gateway', () => {
   let env: Record<string, string>;
   let brokerPort: number;
   const clients: mqtt.MqttClient[] = [];
+  let lightPassword = '';
 
   before(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gg-devices-'));
@@ -280,9 +281,46 @@ describe('gridgate devices add, then the gateway', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /the running gateway is reloading its config/);
     await gw.waitForLog('config reloaded');
-    const password = /^ {2}password {2}(\S+)$/m.exec(r.stdout)![1]!;
-    const light = await waitFor('the new sensor accepted', () => connect('light-3', password).catch(() => undefined));
+    lightPassword = /^ {2}password {2}(\S+)$/m.exec(r.stdout)![1]!;
+    const light = await waitFor('the new sensor accepted', () => connect('light-3', lightPassword).catch(() => undefined));
     clients.push(light);
+  });
+
+  test('devices add outside every grid is refused as init refuses it; list; rotate-password and remove, with --reload on the running gateway', async () => {
+    const reloads = () => gw.logs.filter((l) => l.msg === 'config reloaded').length;
+    const outside = await runCli(['devices', 'add', '--config', file, '--profile', 'generic-json-hydrant', '--id', 'hydrant-far', '--location', '30.0,120.0'], env);
+    assert.equal(outside.code, 1);
+    assert.match(outside.stderr, /--location 30\.0,120\.0 is outside every grid of .*yangjing-demo\.geojson: check the location .* or give --grid-id/);
+    const list = await runCli(['devices', 'list', '--config', file]);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /^hydrant-7 +generic-json-hydrant +31011500301205 .*\(from the grid map at its location\) +31\.2331,121\.5334 +password \(hash\) +浦东大道 消防栓 7$/m);
+    assert.match(list.stdout, /^light-3 +generic-json-street-light /m);
+    assert.match(list.stdout, /\n2 device\(s\) in /);
+
+    const comments = (t: string) => t.split('\n').filter((l) => /^\s*#/.test(l));
+    const before = readFileSync(file, 'utf8');
+    let n = reloads();
+    const rot = await runCli(['devices', 'rotate-password', '--config', file, '--id', 'light-3', '--reload'], env);
+    assert.equal(rot.code, 0, rot.stderr);
+    const fresh = /^ {2}password {2}(\S+)$/m.exec(rot.stdout)![1]!;
+    const after = readFileSync(file, 'utf8');
+    assert.ok(!after.includes(fresh), 'only the hash is written');
+    assert.deepEqual(comments(after), comments(before), 'comments kept');
+    const light = (parse(after) as { devices: Array<{ id: string; credentials: { passwordHash: string } }> }).devices.find((d) => d.id === 'light-3')!;
+    assert.ok(await verifyPassword(fresh, light.credentials.passwordHash));
+    await waitFor('the reload', () => reloads() > n);
+    await assert.rejects(connect('light-3', lightPassword), /Bad username or password|Not authorized/i, 'the old password no longer works');
+    clients.push(await connect('light-3', fresh));
+
+    n = reloads();
+    const rm = await runCli(['devices', 'remove', '--config', file, '--id', 'light-3', '--reload'], env);
+    assert.equal(rm.code, 0, rm.stderr);
+    assert.deepEqual(comments(readFileSync(file, 'utf8')), comments(before));
+    await waitFor('the reload', () => reloads() > n);
+    await assert.rejects(connect('light-3', fresh), /Bad username or password|Not authorized/i, 'a removed device cannot connect');
+    const again = await runCli(['devices', 'remove', '--config', file, '--id', 'light-3']);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /--id light-3: no such device \(there are: hydrant-7\)/);
   });
 });
 
