@@ -42,6 +42,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   if (!valid) throw new SourceError(problems);
 
   const config = resolvePaths(valid, dirname(resolve(file)));
+  const early = problems.length;
   let profiles = new Map<string, LoadedProfile>();
   try {
     profiles = loadProfiles(config.profiles.dirs);
@@ -75,7 +76,8 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
       else throw e;
     }
   }
-  if (problems.length) throw new SourceError(problems);
+  // A field whose variable is unset was checked with a stop-gap value: what the later checks say of it is noise.
+  if (problems.length) throw new SourceError(problems.filter((p, i) => i < early || !unset.has(p.path)));
   return { file, config, profiles, ...(grids && { grids }), codes: codes.table, ...(cameraProfiles && { cameraProfiles }) };
 }
 
