@@ -187,12 +187,7 @@ export function registerDevices(program: Command): void {
       process.stdout.write(`${[line(head), ...table.map(line)].join('\n')}\n${rows.length} device(s) in ${o.config}\n`);
     });
 
-  devices
-    .command('remove')
-    .description('remove a sensor from the config (comments kept; validated before writing); its credentials stop working after a reload')
-    .requiredOption('-c, --config <file>', 'gateway config')
-    .requiredOption('--id <id>', 'the device id')
-    .option('--reload', 'then ask the running gateway to reload its config (through its API)')
+  oneDevice(devices, 'remove', 'remove a sensor from the config (comments kept; validated before writing); its credentials stop working after a reload')
     .action(async (o: { config: string; id: string; reload?: boolean }) => {
       const text = readFileSync(o.config, 'utf8');
       currentConfig(o.config, text);
@@ -200,12 +195,7 @@ export function registerDevices(program: Command): void {
       process.stdout.write(`removed ${o.id} from ${o.config}\n\n${await reloadNote(o)}\n`);
     });
 
-  devices
-    .command('rotate-password')
-    .description('give an MQTT sensor a new password: printed once, only its scrypt hash written (comments kept; validated before writing); the old one stops working after a reload')
-    .requiredOption('-c, --config <file>', 'gateway config')
-    .requiredOption('--id <id>', 'the device id')
-    .option('--reload', 'then ask the running gateway to reload its config (through its API)')
+  oneDevice(devices, 'rotate-password', 'give an MQTT sensor a new password: printed once, only its scrypt hash written (comments kept; validated before writing); the old one stops working after a reload')
     .action(async (o: { config: string; id: string; reload?: boolean }) => {
       const text = readFileSync(o.config, 'utf8');
       const loaded = currentConfig(o.config, text);
@@ -235,6 +225,16 @@ export function registerDevices(program: Command): void {
         ].join('\n') + '\n',
       );
     });
+}
+
+/** A `devices` subcommand on one device of a config, with `--reload`. */
+function oneDevice(devices: Command, name: string, description: string): Command {
+  return devices
+    .command(name)
+    .description(description)
+    .requiredOption('-c, --config <file>', 'gateway config')
+    .requiredOption('--id <id>', 'the device id')
+    .option('--reload', 'then ask the running gateway to reload its config (through its API)');
 }
 
 /** The config text with `fn` applied to one device's entry; an unknown id names the ones there are. */
