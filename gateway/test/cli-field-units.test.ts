@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { addDeviceToConfig } from '../src/cli/devices.js';
 import { examplePayload } from '../src/profiles/simulation.js';
-import { parseEnvFile } from '../src/cli/doctor.js';
-import { buildInitConfig, parseLocation, slug } from '../src/cli/init.js';
+import { parseEnvFile } from '../src/local/provision/env-file.js';
+import { chooseLogFormat, formatLogLine, localIsoTime } from '../src/util/log.js';
+import { buildInitConfig, fileRef, parseLocation, slug } from '../src/cli/init.js';
 import { ProgressBar, renderBar } from '../src/cli/progress.js';
 import { setUplink } from '../src/cli/provision.js';
 import { setPasswordHash } from '../src/cli/console.js';
@@ -182,6 +183,11 @@ describe('config edits of the field commands (pure)', () => {
     assert.deepEqual(noLoc.grids, { file: 'g.json' });
     assert.equal(slug('Yangjing Minsheng Rd. #3'), 'yangjing-minsheng-rd-3');
     assert.equal(slug('洋泾 民生路'), '');
+    assert.equal(slug('洋泾 民生路 3号箱'), '', 'not "3": the digits left over from a Chinese name are no id');
+    assert.equal(slug('Café Zürich 2'), 'cafe-zurich-2');
+    assert.equal(fileRef('/srv/site', '/srv/site/grids/a.geojson'), './grids/a.geojson');
+    assert.equal(fileRef('/srv/site', '/opt/gridgate/device-profiles'), '/opt/gridgate/device-profiles');
+    assert.doesNotMatch(text, /\(issue \d+\)|\blands? here\b/);
     assert.deepEqual(parseLocation(' 31.2, 121.5 '), { lat: 31.2, lon: 121.5 });
     assert.throws(() => parseLocation('121.5,31.2x'), /latitude,longitude/);
     assert.throws(() => parseLocation('121.5,31.2'), /latitude,longitude/, 'a latitude over 90 is a swapped pair');
@@ -213,5 +219,18 @@ describe('config edits of the field commands (pure)', () => {
     assert.match(setPasswordHash('api: {}\ndevices: []\n# trailing notes\n', 'h'), /^api: \{\}\n# The web console .*\nconsole:\n {2}passwordHash: "h"\ndevices: \[\]\n\n?# trailing notes\n$/, 'the new section sits after api');
     assert.equal(setPasswordHash('console:\n  enabled: true # on\n  passwordHash: "old"\n', 'new'), 'console:\n  enabled: true # on\n  passwordHash: "new"\n');
     assert.throws(() => setPasswordHash('console:\n  passwordHash: "${HASH}"\n', 'h'), /comes from \$\{HASH\}: put the new hash in that variable/);
+  });
+});
+
+describe('log lines for people', () => {
+  test('time with its offset, level, message, key=value fields (quoted when needed), an error with its stack', () => {
+    const t = Date.UTC(2026, 4, 6, 2, 0, 0, 123);
+    assert.equal(Date.parse(localIsoTime(t)), t, 'the local time with its offset is the same instant');
+    const line = formatLogLine({ level: 40, time: t, svc: 'gridgate', pid: 1, msg: 'uplink error', url: 'mqtt://h:1', err: 'connect ECONNREFUSED', n: 3, o: { a: 1 } });
+    assert.equal(line, `${localIsoTime(t)} WARN  uplink error  url=mqtt://h:1 err="connect ECONNREFUSED" n=3 o={"a":1}\n`);
+    const e = formatLogLine({ level: 50, time: t, msg: 'boom', err: { type: 'Error', message: 'bad thing', stack: 'Error: bad thing\n    at x' } });
+    assert.equal(e, `${localIsoTime(t)} ERROR boom  err="bad thing"\n    Error: bad thing\n        at x\n`);
+    assert.deepEqual([chooseLogFormat(undefined, true), chooseLogFormat('auto', false), chooseLogFormat('json', true), chooseLogFormat('pretty', false)], ['pretty', 'json', 'json', 'pretty']);
+    assert.throws(() => chooseLogFormat('xml', true), /--log-format xml: auto, json or pretty/);
   });
 });

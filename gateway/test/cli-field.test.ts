@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import { parse } from 'yaml';
 import { loadConfig } from '../src/config/load.js';
 import { generatePassword, verifyPassword } from '../src/southbound/broker/credentials.js';
 import { makeTestPki } from './helpers/certs.js';
-import { GatewayProcess, runCli } from './helpers/gateway-process.js';
+import { CLI, GatewayProcess, runCli } from './helpers/gateway-process.js';
 import { startMosquitto, type Mosquitto } from './helpers/mosquitto.js';
 import { freePort, waitFor } from './helpers/net.js';
 import { repoRoot } from './helpers/shared.js';
@@ -21,6 +21,8 @@ import { repoRoot } from './helpers/shared.js';
 
 const GRID_MAP = join(repoRoot, 'firmware-configs', 'grids', 'yangjing-demo.geojson');
 const mode = (f: string) => statSync(f).mode & 0o777;
+/** Environment lines that put the gateway's own broker and API on free ports (doctor checks they are free). */
+const ownPorts = async () => `GRIDGATE_BROKER_PORT=${await freePort()}\nGRIDGATE_API_PORT=${await freePort()}\n`;
 
 async function init(dir: string, extra: string[] = []): Promise<string> {
   const file = join(dir, 'site.yaml');
@@ -39,8 +41,11 @@ describe('gridgate init', () => {
       const out = join(dir, `${hw}.yaml`);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /the cabinet is in grid 31011500301205/);
-      assert.match(r.stdout, /must set GRIDGATE_CENTRAL_URL, GRIDGATE_CENTRAL_PASSWORD, GRIDGATE_API_TOKEN/);
+      assert.match(r.stdout, /must set GRIDGATE_CENTRAL_URL, GRIDGATE_CENTRAL_PASSWORD\n/);
       assert.match(readFileSync(out, 'utf8'), note);
+      assert.doesNotMatch(readFileSync(out, 'utf8'), /\(issue \d+\)|\blands? here\b/, 'no development notes in the written config');
+      assert.doesNotMatch(readFileSync(out, 'utf8'), /\.\.\//, 'no relative climb into the checkout: outside the config folder, paths are absolute');
+      assert.match(readFileSync(out, 'utf8'), new RegExp(`^  file: ${GRID_MAP}$`, 'm'));
       const { config, grids } = loadConfig(out, { GRIDGATE_CENTRAL_URL: 'mqtts://central:8883', GRIDGATE_CENTRAL_PASSWORD: 'x', GRIDGATE_API_TOKEN: 'y' });
       assert.deepEqual([config.gateway.id, config.gateway.site, config.gateway.gridId], [`gw-${hw}`, '洋泾 民生路', '31011500301205']);
       assert.equal(grids?.map.grids.length, 9);
@@ -48,14 +53,145 @@ describe('gridgate init', () => {
     const [again, outside, noId, board] = await Promise.all([
       runCli(['init', '--hardware', 'rpi4', '--site', 'x', '--id', 'gw-x', '--grid-map', GRID_MAP, '--out', join(dir, 'rpi4.yaml')]),
       runCli(['init', '--hardware', 'rpi4', '--site', 'x', '--id', 'gw-x', '--grid-map', GRID_MAP, '--location', '30.0,120.0', '--out', join(dir, 'o.yaml')]),
-      runCli(['init', '--hardware', 'rpi4', '--site', '洋泾', '--grid-map', GRID_MAP, '--out', join(dir, 'n.yaml')]),
+      runCli(['init', '--hardware', 'rpi4', '--site', '洋泾 民生路 3号箱', '--grid-map', GRID_MAP, '--out', join(dir, 'n.yaml')]),
       runCli(['init', '--hardware', 'rpi3', '--site', 'x', '--grid-map', GRID_MAP, '--out', join(dir, 'b.yaml')]),
     ]);
     assert.match(again.stderr, /rpi4\.yaml exists: choose another --out, or --force/);
     assert.match(outside.stderr, /outside every grid .*--crs gcj02\?/);
-    assert.match(noId.stderr, /give the gateway an id with --id/);
+    assert.match(noId.stderr, /give the gateway an id with --id, e\.g\. --id gw-yangjing-minsheng-3: the site name "洋泾 民生路 3号箱" is not in latin letters, and init does not romanize it/);
+    assert.equal(noId.code, 1, 'not gw-3 from the digits left over');
     assert.match(board.stderr, /--hardware rpi3: choose one of rpi4, rpi5, jetson/);
     assert.ok(!existsSync(join(dir, 'o.yaml')) && !existsSync(join(dir, 'n.yaml')));
+  });
+});
+
+describe('gridgate init: the documented example and a missing grid map', () => {
+  test("the README's init example runs as written; a missing grid map names the maps there are and what one is", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gg-init-doc-'));
+    for (const doc of ['README.md', 'docs/field-engineer.md']) {
+      const line = /gridgate init (?:\\\n|[^\n])*/.exec(readFileSync(join(repoRoot, doc), 'utf8'))![0].replace(/\\\n\s*/g, ' ');
+      const args = [...line.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!).slice(1);
+      const at = (flag: string) => args.indexOf(flag) + 1;
+      args[at('--grid-map')] = join(repoRoot, args[at('--grid-map')]!);
+      args[at('--out')] = join(dir, `${doc.replace(/\W/g, '-')}.yaml`);
+      const r = await runCli(args);
+      assert.equal(r.code, 0, `${doc}: ${line}\n${r.stderr}`);
+    }
+    const r = await runCli(['init', '--hardware', 'rpi4', '--site', 'x', '--id', 'gw-x', '--grid-map', join(repoRoot, 'grids', 'yangjing.geojson'), '--out', join(dir, 'm.yaml')]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /--grid-map .*grids\/yangjing\.geojson: no such file\n  grid maps there are: \S*firmware-configs\/grids\/yangjing-demo\.geojson\n/);
+    assert.match(r.stderr, /GeoJSON FeatureCollection with one Polygon per unit grid .*gridgate grids check --map <file>/s);
+    assert.ok(!existsSync(join(dir, 'm.yaml')));
+  });
+});
+
+describe("the API token and the environment file; the gateway's own ports", () => {
+  let taken: Mosquitto;
+  let gw: GatewayProcess | undefined;
+  after(async () => {
+    await gw?.kill('SIGKILL');
+    await taken?.stop();
+  });
+
+  test('init writes a random API token into site.env; doctor, run and status read it with --env-file; a taken broker port is named with its program', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gg-envfile-'));
+    const file = await init(dir);
+    const envFile = join(dir, 'site.env');
+    assert.equal(mode(envFile), 0o600);
+    const token = /^GRIDGATE_API_TOKEN=([A-Za-z0-9_-]{43})$/m.exec(readFileSync(envFile, 'utf8'))?.[1];
+    assert.ok(token, readFileSync(envFile, 'utf8'));
+    const again = await runCli(['provision', '--config', file]);
+    assert.equal(again.code, 1, 'the token exists: provision has nothing to do without --central');
+    assert.equal(/^GRIDGATE_API_TOKEN=(.*)$/m.exec(readFileSync(envFile, 'utf8'))?.[1], token, 'an existing token is kept');
+
+    // A mosquitto on the port the gateway's broker wants, as on a Pi with the mosquitto package installed.
+    taken = await startMosquitto({});
+    const takenPort = taken.port;
+    const apiPort = await freePort();
+    const base = `GRIDGATE_CENTRAL_URL=mqtt://127.0.0.1:${await freePort()}\nGRIDGATE_CENTRAL_PASSWORD=x\nGRIDGATE_DATA_DIR=${join(dir, 'state')}\nGRIDGATE_API_PORT=${apiPort}\n`;
+    writeFileSync(envFile, `${readFileSync(envFile, 'utf8')}${base}GRIDGATE_BROKER_PORT=${takenPort}\n`);
+    const doc = await runCli(['doctor', '--config', file, '--env-file', envFile, '--no-detector', '--timeout', '1', '--json']);
+    const results = (JSON.parse(doc.stdout) as { results: Array<{ check: string; status: string; detail: string; fix?: string }> }).results;
+    assert.ok(!results.some((x) => x.check === 'config' && x.status === 'fail'), 'every secret came from the environment file');
+    const port = results.find((x) => x.check === 'broker port')!;
+    assert.equal(port.status, 'fail');
+    assert.equal(port.detail, `device broker port ${takenPort} is taken: mosquitto (pid ${taken.process.pid}) listens on it`);
+    assert.match(port.fix!, /^stop it \(sudo systemctl disable --now mosquitto\) or give the gateway a free port: set broker\.port \(the board templates read GRIDGATE_BROKER_PORT\)/);
+    assert.equal(results.find((x) => x.check === 'api port')?.status, 'pass');
+    const run = await runCli(['run', '--config', file, '--env-file', envFile]);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, new RegExp(`^gridgate: device broker port ${takenPort} is taken: mosquitto \\(pid ${taken.process.pid}\\) listens on it\n  fix: stop it .*set broker\\.port`, 'm'));
+    assert.ok(!/EADDRINUSE/.test(run.stderr), run.stderr);
+
+    // On a free port: run and status take the same file; nothing of it is in the shell's environment.
+    writeFileSync(envFile, readFileSync(envFile, 'utf8').replace(`GRIDGATE_BROKER_PORT=${takenPort}`, `GRIDGATE_BROKER_PORT=${await freePort()}`));
+    gw = new GatewayProcess(['run', '--config', file, '--env-file', envFile], { GRIDGATE_API_TOKEN: '' }).start();
+    await gw.waitForLog('gateway started');
+    const status = await runCli(['status', '--config', file, '--env-file', envFile, '--json'], { GRIDGATE_API_TOKEN: '' });
+    assert.equal(status.code, 0, status.stderr);
+    assert.equal((JSON.parse(status.stdout) as { gatewayId: string }).gatewayId, 'gw-yangjing-minsheng-rd');
+    const byUrl = await runCli(['status', '--url', `http://127.0.0.1:${apiPort}`, '--env-file', envFile, '--json'], { GRIDGATE_API_TOKEN: '' });
+    assert.equal(byUrl.code, 0, byUrl.stderr);
+    const live = await runCli(['doctor', '--config', file, '--env-file', envFile, '--no-detector', '--timeout', '1', '--json']);
+    const held = (JSON.parse(live.stdout) as { results: Array<{ check: string; status: string; detail: string }> }).results.filter((x) => /port$/.test(x.check));
+    assert.deepEqual(held.map((x) => x.status), ['pass', 'pass']);
+    assert.match(held[0]!.detail, /held by gridgate run \(pid \d+\): this gateway is running/);
+  });
+
+  test('doctor --env-file without the token: the fix is to add it to that file, not to pass --env-file again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gg-envfile2-'));
+    const file = await init(dir);
+    const envFile = join(dir, 'other.env');
+    writeFileSync(envFile, `GRIDGATE_CENTRAL_URL=mqtt://127.0.0.1:1\nGRIDGATE_CENTRAL_PASSWORD=x\n`);
+    const r = await runCli(['doctor', '--config', file, '--env-file', envFile, '--no-detector'], { GRIDGATE_API_TOKEN: '' });
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /FAIL {2}config +.*site\.yaml:\d+: api\.token: environment variable GRIDGATE_API_TOKEN is not set\n +fix: add GRIDGATE_API_TOKEN=<value> to .*other\.env \(gridgate provision --config .* --env-file .* writes a random one\)/);
+    assert.ok(!/pass the environment file with --env-file/.test(r.stdout));
+    const p = await runCli(['provision', '--config', file, '--env-file', envFile]);
+    assert.equal(p.code, 0, p.stderr);
+    assert.match(p.stdout, /^API token +GRIDGATE_API_TOKEN \(random\) written to .*other\.env/m);
+    assert.match(readFileSync(envFile, 'utf8'), /^GRIDGATE_CENTRAL_URL=.*\nGRIDGATE_CENTRAL_PASSWORD=x\nGRIDGATE_API_TOKEN=[A-Za-z0-9_-]{43}\n$/);
+  });
+});
+
+describe('gridgate run logs', () => {
+  /** Starts `gridgate run` (through `script` for a terminal), waits for "gateway started", stops it; its stderr (and the terminal's output). */
+  async function firstLines(args: string[], env: NodeJS.ProcessEnv, tty = false): Promise<string> {
+    const cmd = [process.execPath, CLI, ...args];
+    const p = tty
+      ? spawn('script', ['-qec', cmd.map((a) => `'${a}'`).join(' '), '/dev/null'], { env: { ...process.env, ...env } })
+      : spawn(cmd[0]!, cmd.slice(1), { env: { ...process.env, ...env } });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise((res) => p.once('exit', res));
+    await waitFor(() => `"gateway started" in: ${out}`, () => out.includes('gateway started'), 20_000);
+    p.kill('SIGTERM');
+    await exited;
+    return out;
+  }
+
+  test('readable lines on a terminal (local time with its offset, level, message, fields), JSON lines otherwise; --log-format chooses', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gg-logs-'));
+    const file = await init(dir);
+    const envFile = join(dir, 'site.env');
+    writeFileSync(envFile, `${readFileSync(envFile, 'utf8')}GRIDGATE_CENTRAL_URL=mqtt://127.0.0.1:${await freePort()}\nGRIDGATE_CENTRAL_PASSWORD=x\nGRIDGATE_DATA_DIR=${join(dir, 'state')}\n${await ownPorts()}`);
+    const env = { TZ: 'Asia/Shanghai' };
+    const run = ['run', '--config', file, '--env-file', envFile];
+
+    const json = await firstLines(run, env);
+    const started = json.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string; gateway?: string }).find((l) => l.msg === 'gateway started');
+    assert.equal(started?.gateway, 'gw-yangjing-minsheng-rd');
+
+    const pretty = await firstLines([...run, '--log-format', 'pretty'], env);
+    assert.match(pretty, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+08:00 INFO  gateway started  gateway=gw-yangjing-minsheng-rd devices=0 ports=\{"port":\d+,"api":\d+\}$/m);
+    assert.ok(!pretty.includes('{"level"') && !pretty.includes('\x1b['), pretty);
+
+    const tty = await firstLines(run, env, true);
+    assert.match(tty, /\+08:00 \x1b\[32mINFO \x1b\[0m gateway started /);
+    assert.ok(!tty.includes('{"level"'), tty);
+    const forced = await firstLines([...run, '--log-format', 'json'], env, true);
+    assert.match(forced, /\{"level":30,"time":\d+,"svc":"gridgate","gateway":"gw-yangjing-minsheng-rd"/);
   });
 });
 
@@ -66,6 +202,7 @@ describe('gridgate devices add, then the gateway', () => {
   let env: Record<string, string>;
   let brokerPort: number;
   const clients: mqtt.MqttClient[] = [];
+  let lightPassword = '';
 
   before(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gg-devices-'));
@@ -144,9 +281,46 @@ describe('gridgate devices add, then the gateway', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /the running gateway is reloading its config/);
     await gw.waitForLog('config reloaded');
-    const password = /^ {2}password {2}(\S+)$/m.exec(r.stdout)![1]!;
-    const light = await waitFor('the new sensor accepted', () => connect('light-3', password).catch(() => undefined));
+    lightPassword = /^ {2}password {2}(\S+)$/m.exec(r.stdout)![1]!;
+    const light = await waitFor('the new sensor accepted', () => connect('light-3', lightPassword).catch(() => undefined));
     clients.push(light);
+  });
+
+  test('devices add outside every grid is refused as init refuses it; list; rotate-password and remove, with --reload on the running gateway', async () => {
+    const reloads = () => gw.logs.filter((l) => l.msg === 'config reloaded').length;
+    const outside = await runCli(['devices', 'add', '--config', file, '--profile', 'generic-json-hydrant', '--id', 'hydrant-far', '--location', '30.0,120.0'], env);
+    assert.equal(outside.code, 1);
+    assert.match(outside.stderr, /--location 30\.0,120\.0 is outside every grid of .*yangjing-demo\.geojson: check the location .* or give --grid-id/);
+    const list = await runCli(['devices', 'list', '--config', file]);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /^hydrant-7 +generic-json-hydrant +31011500301205 .*\(from the grid map at its location\) +31\.2331,121\.5334 +password \(hash\) +浦东大道 消防栓 7$/m);
+    assert.match(list.stdout, /^light-3 +generic-json-street-light /m);
+    assert.match(list.stdout, /\n2 device\(s\) in /);
+
+    const comments = (t: string) => t.split('\n').filter((l) => /^\s*#/.test(l));
+    const before = readFileSync(file, 'utf8');
+    let n = reloads();
+    const rot = await runCli(['devices', 'rotate-password', '--config', file, '--id', 'light-3', '--reload'], env);
+    assert.equal(rot.code, 0, rot.stderr);
+    const fresh = /^ {2}password {2}(\S+)$/m.exec(rot.stdout)![1]!;
+    const after = readFileSync(file, 'utf8');
+    assert.ok(!after.includes(fresh), 'only the hash is written');
+    assert.deepEqual(comments(after), comments(before), 'comments kept');
+    const light = (parse(after) as { devices: Array<{ id: string; credentials: { passwordHash: string } }> }).devices.find((d) => d.id === 'light-3')!;
+    assert.ok(await verifyPassword(fresh, light.credentials.passwordHash));
+    await waitFor('the reload', () => reloads() > n);
+    await assert.rejects(connect('light-3', lightPassword), /Bad username or password|Not authorized/i, 'the old password no longer works');
+    clients.push(await connect('light-3', fresh));
+
+    n = reloads();
+    const rm = await runCli(['devices', 'remove', '--config', file, '--id', 'light-3', '--reload'], env);
+    assert.equal(rm.code, 0, rm.stderr);
+    assert.deepEqual(comments(readFileSync(file, 'utf8')), comments(before));
+    await waitFor('the reload', () => reloads() > n);
+    await assert.rejects(connect('light-3', fresh), /Bad username or password|Not authorized/i, 'a removed device cannot connect');
+    const again = await runCli(['devices', 'remove', '--config', file, '--id', 'light-3']);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /--id light-3: no such device \(there are: hydrant-7\)/);
   });
 });
 
@@ -189,7 +363,7 @@ describe('gridgate provision and doctor against real peers', () => {
     const broker = await startMosquitto({ port, extra: [`cafile ${pki.ca}`, `certfile ${pki.cert}`, `keyfile ${pki.key}`, 'require_certificate true', 'use_identity_as_username true', 'max_inflight_messages 1000'].join('\n') });
     brokers.push(broker);
     const envFile = join(dir, 'site.env');
-    writeFileSync(envFile, `GRIDGATE_CENTRAL_PASSWORD=unused\nGRIDGATE_API_TOKEN=t\nGRIDGATE_DATA_DIR=${join(dir, 'state')}\n`);
+    writeFileSync(envFile, `GRIDGATE_CENTRAL_PASSWORD=unused\nGRIDGATE_API_TOKEN=t\nGRIDGATE_DATA_DIR=${join(dir, 'state')}\n${await ownPorts()}`);
     const doc = await runCli(['doctor', '--config', file, '--env-file', envFile, '--no-detector', '--timeout', '5']);
     assert.match(doc.stdout, /PASS {2}central broker +mqtts:\/\/127\.0\.0\.1:\d+: connected and accepted the credentials/);
     assert.match(doc.stdout, /WARN {2}certificate +uplink client certificate \(uplink\.tls\.cert\) expires on \d{4}-\d\d-\d\d \(in 9 days\)/);
@@ -217,7 +391,7 @@ describe('gridgate provision and doctor against real peers', () => {
     assert.ok(!readFileSync(file, 'utf8').includes(password));
     const broker = await startMosquitto({ port, users: { 'gw-yangjing-minsheng-rd': password } });
     brokers.push(broker);
-    writeFileSync(envFile, `${readFileSync(envFile, 'utf8')}GRIDGATE_API_TOKEN=t\nGRIDGATE_DATA_DIR=${join(dir, 'state')}\n`);
+    writeFileSync(envFile, `${readFileSync(envFile, 'utf8')}GRIDGATE_DATA_DIR=${join(dir, 'state')}\n${await ownPorts()}`);
     const ok = await runCli(['doctor', '--config', file, '--env-file', envFile, '--no-detector']);
     // A stock mosquitto announces a Receive Maximum of 20: connected, but a warning with what to change.
     assert.match(ok.stdout, /WARN {2}central broker +mqtt:\/\/127\.0\.0\.1:\d+: connected and accepted the credentials .*accepts only 20 unacknowledged publishes.*\n +fix: ask for a higher Receive Maximum on the central broker \(mosquitto: max_inflight_messages 1000\)/);
@@ -235,7 +409,7 @@ describe('gridgate provision and doctor against real peers', () => {
 
   test('doctor: an unreachable camera, OPC-UA server and central broker fail with their fixes; a missing secret names the variable', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gg-doctor-'));
-    const [camPort, upPort, uaPort] = [await freePort(), await freePort(), await freePort()];
+    const [camPort, upPort, uaPort, apiPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     const file = join(dir, 'gw.yaml');
     writeFileSync(
       file,
@@ -243,6 +417,7 @@ describe('gridgate provision and doctor against real peers', () => {
 profiles: { dirs: [${join(repoRoot, 'device-profiles')}] }
 broker: { enabled: false }
 uplink: { url: "mqtt://127.0.0.1:${upPort}", password: "\${DOC_PW}" }
+api: { port: ${apiPort} }
 vision: { profileDirs: [${join(repoRoot, 'device-profiles', 'cameras')}], detector: { backend: wasm } }
 cameras:
   - id: cam-kerb

@@ -32,6 +32,34 @@ test('gridgate decode --file takes a network server message', async () => {
   assert.deepEqual(out.raw, { battery: 100, pressure: 10 });
 });
 
+test("gridgate decode --param: a device's own profile parameters (the vendor's DL-PR26 example is a 0–1 bar transducer)", async () => {
+  const hex = ['--hex', '02 01 67 00 03 3e 80 60 17 0c 7f', '--fport', '1'];
+  const [byDefault, ranged, unknown] = await Promise.all([
+    runCli(['decode', '--profile', 'decentlab-dl-pr26', ...hex]),
+    runCli(['decode', '--profile', 'decentlab-dl-pr26', ...hex, '--param', 'pmax_bar=1', '--param', 'pmin_bar=0']),
+    runCli(['decode', '--profile', 'decentlab-dl-pr26', ...hex, '--param', 'pmax=1']),
+  ]);
+  assert.equal(byDefault.code, 0, byDefault.stderr);
+  assert.equal((JSON.parse(byDefault.stdout) as { raw: { pressure: number } }).raw.pressure, -0.1171875, 'the profile default: 0–10 bar');
+  assert.equal(ranged.code, 0, ranged.stderr);
+  const out = JSON.parse(ranged.stdout) as { params: Record<string, unknown>; raw: { pressure: number } };
+  assert.deepEqual(out.params, { pmin_bar: 0, pmax_bar: 1 });
+  assert.equal(out.raw.pressure, -0.01171875, "the vendor's expected value for its 0–1 bar example");
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /--param pmax: profile decentlab-dl-pr26 has no parameter "pmax" \(it has: pmin_bar=0, pmax_bar=10\)/);
+});
+
+test('gridgate decode --file takes a ChirpStack v3 uplink and says which form it was', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gg-cli-'));
+  const file = join(dir, 'v3.json');
+  writeFileSync(file, JSON.stringify({ applicationID: '123', deviceName: 'pp', devEUI: '24e124126b211004', fPort: 85, data: Buffer.from('017564037b0a00', 'hex').toString('base64'), rxInfo: [{ rssi: -70, loRaSNR: 8 }] }));
+  const r = await runCli(['decode', '--profile', 'milesight-em500-pp', '--file', file]);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { format: string; devEui: string; raw: Record<string, unknown> };
+  assert.deepEqual([out.format, out.devEui], ['chirpstack-v3', '24e124126b211004']);
+  assert.deepEqual(out.raw, { battery: 100, pressure: 10 });
+});
+
 test('gridgate decode explains bad input without a stack trace', async () => {
   const cases: Array<[string[], RegExp]> = [
     [['decode', '--profile', 'nope', '--hex', '00', '--fport', '85'], /unknown profile "nope" \(known: .*milesight-em500-pp/],

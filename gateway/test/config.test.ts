@@ -119,3 +119,49 @@ test('gridgate config validate: exit 0 with a summary, exit 2 with every problem
   assert.match(bad.stderr, /2 problem\(s\)/);
   assert.doesNotMatch(bad.stderr, /at .*\.js:\d+/, 'no stack trace for a user error');
 });
+
+test('config problems all at once, each at its real line: a duplicate key, unknown keys with "did you mean", and the later checks too', async () => {
+  const filler = Array.from({ length: 30 }, (_, i) => `# site note ${i + 1}`).join('\n');
+  const text = `gateway:
+  id: gw-1
+  gridId: "31011500301201"
+  location: { lat: 31.2, lon: 121.5 }
+  dataDir: ./state
+  zone: east
+profiles: { dirs: [./profiles] }
+${filler}
+broker:
+  prot: 1884
+  port: 1999
+  deviceKeySecret: "\${GG_TEST_SECRET}"
+uplink:
+  url: mqtts://central.example:8883
+  password: \${GG_TEST_PW}
+  keepaliveS: 30
+  keepaliveS: 60
+devices:
+  - id: cover-1
+    profile: test-covr
+    locaton: { lat: 31.2, lon: 121.5 }
+histroy:
+  rawRetentionH: 24
+`;
+  const file = workspace(text);
+  const line = (s: string, from = 0) => text.slice(0, text.indexOf(s, from)).split('\n').length;
+  const dup = line('keepaliveS: 60');
+  assert.ok(dup > 45, `the duplicate sits deep in the file (line ${dup})`);
+  const r = await runCli(['config', 'validate', file], { GG_TEST_SECRET: 'a-long-enough-fleet-secret', GG_TEST_PW: 'x' });
+  assert.equal(r.code, 2);
+  const lines = r.stderr.trim().split('\n');
+  const expected = [
+    `${file}:${dup}: uplink.keepaliveS: YAML: Map keys must be unique (this key is already set above in the same section)`,
+    `${file}:${line('zone: east')}: gateway.zone: unknown key "zone" (known here: id, name, site, dataDir, gridId, location, timezone)`,
+    `${file}:${line('prot: 1884')}: broker.prot: unknown key "prot": did you mean "port"?`,
+    `${file}:${line('locaton')}: devices[0].locaton: unknown key "locaton": did you mean "location"?`,
+    `${file}:${line('histroy')}: histroy: unknown key "histroy": did you mean "history"?`,
+    // A later stage (the profiles), reported in the same go.
+    `${file}:${line('profile: test-covr')}: devices[0].profile: unknown profile "test-covr" (known: test-cover)`,
+  ];
+  for (const e of expected) assert.ok(lines.includes(e), `expected:\n${e}\nin:\n${r.stderr}`);
+  assert.equal(lines.at(-1), `${file}: ${expected.length} problem(s)`, r.stderr);
+});

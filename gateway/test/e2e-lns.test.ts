@@ -21,7 +21,7 @@ const pw = { gw: generatePassword(), consumer: generatePassword(), lns: generate
 const EM400 = Buffer.from('01755c0367010104824408050000', 'hex'); // battery 92, 25.7 °C, 2116 mm, position normal
 const PR26_TILT = Buffer.from('0201670003' + '3e80' + '6017' + '0c7f', 'hex'); // vendor example, DL-PR26
 
-describe('LoRaWAN network servers (ChirpStack v4 and TTN v3 over real mosquitto)', () => {
+describe('LoRaWAN network servers (ChirpStack v4 and v3, TTN v3 over real mosquitto)', () => {
   let central: Mosquitto;
   let chirp: Mosquitto;
   let ttn: Mosquitto;
@@ -82,6 +82,26 @@ devices:
     assert.deepEqual(t.metrics.temperature, { value: 25.7, unit: 'Cel' });
     assert.equal(t.profile, 'milesight-em400-mud');
     assertValidMessage(validators, t);
+  });
+
+  test('a ChirpStack v3 uplink (devEUI in base64, applicationID) on the same connection becomes telemetry; the log names the form', async () => {
+    const v3 = {
+      applicationID: '7',
+      applicationName: 'covers',
+      deviceName: 'em400-on-v3',
+      devEUI: Buffer.from('24e124713b211009', 'hex').toString('base64'),
+      rxInfo: [{ gatewayID: 'ABbAAf8QojU=', time: new Date().toISOString(), rssi: -88, loRaSNR: 6.5 }],
+      txInfo: { frequency: 486300000, dr: 5 },
+      adr: true,
+      fCnt: ++fCnt,
+      fPort: 85,
+      data: Buffer.from('01755a', 'hex').toString('base64'), // battery 90
+    };
+    await chirpPub.publishAsync('application/7/device/24e124713b211009/event/up', JSON.stringify(v3), { qos: 1 });
+    const t = await consumer.waitFor('telemetry', (x) => x.deviceId === 'cover-9' && (x.metrics.battery?.value as number) === 90, 'cover-9 telemetry from the v3 uplink');
+    assertValidMessage(validators, t);
+    await gw.waitForLog('LNS uplinks in ChirpStack v3 (Application Server) form', 20_000, (l) => l.lns === 'chirp' && l.format === 'chirpstack-v3');
+    assert.ok(gw.logs.some((l) => l.msg === 'LNS uplinks in ChirpStack v4 form' && l.lns === 'chirp'), 'and the v4 form before it');
   });
 
   test('a TTN v3 uplink is decoded with the device parameters (DL-PR26 0–1 bar transducer)', async () => {

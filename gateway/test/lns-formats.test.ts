@@ -5,7 +5,7 @@ import { builtinCodecs } from '../src/profiles/codecs/index.js';
 import { decodeUplink } from '../src/pipeline/decode/decode.js';
 import { Rejection } from '../src/model/readings.js';
 import { loadProfiles } from '../src/profiles/load.js';
-import { EmptyUplink, LNS_UPLINK_TOPICS, parseChirpStackV4Up, parseLnsUplink, parseTtnV3Uplink } from '../src/southbound/lns/formats.js';
+import { EmptyUplink, LNS_UPLINK_TOPICS, parseChirpStackUp, parseLnsUplink, parseTtnV3Uplink } from '../src/southbound/lns/formats.js';
 import { repoRoot } from './helpers/shared.js';
 
 /** The uplink example of The Things Stack's "Data Formats" documentation, with the f_port the format describes. */
@@ -90,6 +90,7 @@ test('default uplink subscriptions', () => {
 describe('The Things Stack v3', () => {
   test('documented uplink', () => {
     assert.deepEqual(parseTtnV3Uplink(TTN_TOPIC, text(ttnUplink())), {
+      format: 'ttn-v3',
       devEui: '0004a30b001c0530',
       deviceName: 'dev1',
       applicationId: 'app1',
@@ -124,7 +125,7 @@ describe('The Things Stack v3', () => {
     delete m.uplink_message.received_at;
     delete m.uplink_message.rx_metadata;
     delete m.end_device_ids.application_ids;
-    assert.deepEqual(Object.keys(parseTtnV3Uplink('', text(m))).sort(), ['bytes', 'devEui', 'deviceName', 'fPort']);
+    assert.deepEqual(Object.keys(parseTtnV3Uplink('', text(m))).sort(), ['bytes', 'devEui', 'deviceName', 'fPort', 'format']);
   });
 
   test('MAC-only and empty uplinks are EmptyUplink, not a crash', () => {
@@ -158,7 +159,8 @@ describe('The Things Stack v3', () => {
 
 describe('ChirpStack v4', () => {
   test('documented up event', () => {
-    assert.deepEqual(parseChirpStackV4Up(CS_TOPIC, text(chirpUp())), {
+    assert.deepEqual(parseChirpStackUp(CS_TOPIC, text(chirpUp())), {
+      format: 'chirpstack-v4',
       devEui: '0101010101010101',
       deviceName: 'Test device',
       applicationId: '17c82e96-be03-4f38-aef3-f83d48582d97',
@@ -181,24 +183,64 @@ describe('ChirpStack v4', () => {
     const mac = chirpUp();
     delete mac.fPort;
     delete mac.data;
-    rejects(() => parseChirpStackV4Up(CS_TOPIC, text(mac)), /fPort is 0 \(or absent\)/, true);
+    rejects(() => parseChirpStackUp(CS_TOPIC, text(mac)), /fPort is 0 \(or absent\)/, true);
     const empty = chirpUp();
     delete empty.data;
-    rejects(() => parseChirpStackV4Up(CS_TOPIC, text(empty)), /data is absent: the uplink on fPort 1 carries no application payload/, true);
+    rejects(() => parseChirpStackUp(CS_TOPIC, text(empty)), /data is absent: the uplink on fPort 1 carries no application payload/, true);
   });
 
   test('bad envelopes name the field', () => {
-    const v3 = { applicationID: '123', deviceName: 'garden-sensor', devEUI: 'AgICAgICAgI=', fPort: 5, data: 'qg==' };
-    rejects(() => parseChirpStackV4Up('', text(v3)), /deviceInfo is missing: not a ChirpStack v4 event/);
+    rejects(() => parseChirpStackUp('', text({ applicationID: '123', fPort: 5, data: 'qg==' })), /neither a ChirpStack v4 event \(deviceInfo\) nor a v3 uplink \(devEUI\)/);
     const m = chirpUp();
     delete m.deviceInfo.devEui;
-    rejects(() => parseChirpStackV4Up(CS_TOPIC, text(m)), /deviceInfo\.devEui is missing/);
-    rejects(() => parseChirpStackV4Up('application/x/device/0202020202020202/event/up', text(chirpUp())), /deviceInfo\.devEui 0101010101010101 does not match the topic's DevEUI 0202020202020202/);
-    rejects(() => parseChirpStackV4Up('application/x/device/0101010101010101/event/join', text(chirpUp())), /is not a ChirpStack v4 uplink topic/);
+    rejects(() => parseChirpStackUp(CS_TOPIC, text(m)), /deviceInfo\.devEui is missing/);
+    rejects(() => parseChirpStackUp('application/x/device/0202020202020202/event/up', text(chirpUp())), /deviceInfo\.devEui 0101010101010101 does not match the topic's DevEUI 0202020202020202/);
+    rejects(() => parseChirpStackUp('application/x/device/0101010101010101/event/join', text(chirpUp())), /is not a ChirpStack uplink topic/);
     const t = chirpUp();
     t.time = '2022-07-18 09:34:15';
-    rejects(() => parseChirpStackV4Up(CS_TOPIC, text(t)), /time must be an RFC 3339 UTC timestamp/);
-    rejects(() => parseChirpStackV4Up(CS_TOPIC, 'protobuf\u0000bytes'), /ChirpStack message is not JSON/);
+    rejects(() => parseChirpStackUp(CS_TOPIC, text(t)), /time must be an RFC 3339 UTC timestamp/);
+    rejects(() => parseChirpStackUp(CS_TOPIC, 'protobuf\u0000bytes'), /ChirpStack message is not JSON/);
+  });
+});
+
+describe('ChirpStack v3 (Application Server)', () => {
+  // The documented v3 uplink event: the protobuf JSON marshaler (devEUI in base64) and json_v3 (devEUI in hex).
+  const v3Up = (): Record<string, any> => ({
+    applicationID: '123',
+    applicationName: 'temperature-sensor',
+    deviceName: 'garden-sensor',
+    devEUI: 'AgICAgICAgI=',
+    rxInfo: [
+      { gatewayID: 'AwMDAwMDAwM=', time: '2019-11-08T13:59:25.048445Z', rssi: -48, loRaSNR: 9 },
+      { gatewayID: 'BAQEBAQEBAQ=', time: '2019-11-08T13:59:25.050000Z', rssi: -60, loRaSNR: 4.5 },
+    ],
+    txInfo: { frequency: 868100000, modulation: 'LORA' },
+    adr: true,
+    dr: 5,
+    fCnt: 10,
+    fPort: 5,
+    data: 'qg==',
+    objectJSON: '{"temperatureSensor":25}',
+  });
+
+  test('documented up event, both marshalers, on the v3 and the legacy topic; the format is said', () => {
+    const want = { format: 'chirpstack-v3', devEui: '0202020202020202', deviceName: 'garden-sensor', applicationId: '123', fPort: 5, bytes: Uint8Array.from([0xaa]), observedAt: Date.parse('2019-11-08T13:59:25.048445Z'), rssi: -48, snr: 9 };
+    assert.deepEqual(parseChirpStackUp('application/123/device/0202020202020202/event/up', text(v3Up())), want);
+    const hex = v3Up();
+    hex.devEUI = '0202020202020202';
+    hex.applicationID = 123;
+    assert.deepEqual(parseChirpStackUp('application/123/device/0202020202020202/rx', text(hex)), want);
+    assert.equal(parseLnsUplink('chirpstack-v4', '', text(v3Up())).format, 'chirpstack-v3', 'a chirpstack connection takes both');
+  });
+
+  test('bad v3 envelopes name the field and the format', () => {
+    const m = v3Up();
+    m.devEUI = 'AgIC';
+    rejects(() => parseChirpStackUp('', text(m)), /devEUI must be 16 hex digits/);
+    rejects(() => parseChirpStackUp('application/1/device/0303030303030303/event/up', text(v3Up())), /ChirpStack v3 uplink: devEUI 0202020202020202 does not match the topic's DevEUI 0303030303030303/);
+    const d = v3Up();
+    d.data = 'not base64!';
+    rejects(() => parseChirpStackUp('', text(d)), /data must be base64 text/);
   });
 });
 
@@ -206,7 +248,7 @@ test('end to end: a Milesight EM500-PP vendor vector through ChirpStack into can
   const m = chirpUp();
   m.fPort = 85;
   m.data = Buffer.from([0x01, 0x75, 0x5c, 0x03, 0x7b, 0x0a, 0x00]).toString('base64');
-  const up = parseChirpStackV4Up(CS_TOPIC, text(m));
+  const up = parseChirpStackUp(CS_TOPIC, text(m));
   const profile = loadProfiles([join(repoRoot, 'device-profiles')]).get('milesight-em500-pp')!.profile;
   const { metrics } = decodeUplink(profile, builtinCodecs(), { kind: 'bytes', bytes: up.bytes, fPort: up.fPort });
   assert.deepEqual(metrics, { battery: { value: 92, unit: '%EL' }, pressure: { value: 10000, unit: 'Pa' } });

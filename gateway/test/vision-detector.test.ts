@@ -4,6 +4,7 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import sharp from 'sharp';
 import type { Frame } from '../src/southbound/cameras/types.js';
 import { builtinModel } from '../src/pipeline/vision/detector/model.js';
 import { WorkerPoolDetector } from '../src/pipeline/vision/detector/pool.js';
@@ -96,6 +97,16 @@ describe('gridgate detect', () => {
     assert.ok(out.haze.index >= 0 && out.haze.index <= 1);
     assert.equal(out.haze.zones.length, 1);
     assert.ok(out.timing.inferMs > 0);
+  });
+
+  test('--image decodes a JPEG with sharp: no ffmpeg needed', async () => {
+    const jpeg = join(dir, 'frame.jpg');
+    await sharp(png).jpeg({ quality: 90 }).toFile(jpeg);
+    // No ffmpeg on this PATH: reading the still image must not need it.
+    const r = await runCli(['detect', '--image', jpeg, '--workers', '1'], { PATH: join(dir, 'no-ffmpeg-here') });
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { detections: Array<{ label: string }> };
+    assert.ok(out.detections.filter((d) => d.label === 'person').length >= 4);
   });
 
   test('an unreadable image is a clear error', async () => {

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { builtinCodecs } from '../profiles/codecs/index.js';
 import { decodeUplink } from '../pipeline/decode/decode.js';
 import { Rejection } from '../model/readings.js';
-import { parseChirpStackV4Up, parseTtnV3Uplink } from '../southbound/lns/formats.js';
+import { parseChirpStackUp, parseTtnV3Uplink } from '../southbound/lns/formats.js';
 import { loadProfiles } from '../profiles/load.js';
 import { defaultProfilesDir } from './paths.js';
 
@@ -13,6 +13,23 @@ interface DecodeOpts {
   fport?: string;
   file?: string;
   profiles: string;
+  param?: string[];
+}
+
+/**
+ * `--param name=value` on top of the profile's own params, as a device's `params:` in the config does (a
+ * transducer's range, say): only names the profile has; numbers and true/false typed as such.
+ */
+export function decodeParams(defaults: Record<string, number | string | boolean>, given: readonly string[], profileId: string): Record<string, number | string | boolean> {
+  const out = { ...defaults };
+  for (const g of given) {
+    const m = /^([^=\s]+)=(.*)$/.exec(g);
+    if (!m) throw new Error(`--param ${g}: write name=value, e.g. --param ${Object.keys(defaults)[0] ?? 'name'}=10`);
+    const [, name, raw] = m as unknown as [string, string, string];
+    if (!Object.hasOwn(defaults, name)) throw new Error(`--param ${name}: profile ${profileId} has no parameter "${name}" (it has: ${Object.keys(defaults).map((k) => `${k}=${String(defaults[k])}`).join(', ') || 'none'})`);
+    out[name] = raw === 'true' || raw === 'false' ? raw === 'true' : raw.trim() !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+  }
+  return out;
 }
 
 export function registerDecode(program: Command): void {
@@ -22,12 +39,15 @@ export function registerDecode(program: Command): void {
     .requiredOption('-p, --profile <id>', 'device profile id')
     .option('--hex <bytes>', 'payload bytes in hex (spaces allowed)')
     .option('--fport <n>', 'LoRaWAN fPort of the payload')
-    .option('--file <file>', 'a network-server uplink message (TTN v3 or ChirpStack v4 JSON), or a device JSON payload')
+    .option('--file <file>', 'a network-server uplink message (The Things Stack v3, ChirpStack v4 or v3 JSON), or a device JSON payload')
+    .option('--param <name=value>', "a parameter of the device's profile, as the device's params: in the config (repeat for several), e.g. --param pmax_bar=16", (v: string, all: string[] | undefined) => [...(all ?? []), v])
     .option('--profiles <dir>', 'device profile folder', defaultProfilesDir)
     .action((o: DecodeOpts) => {
       const profiles = loadProfiles([o.profiles]);
       const p = profiles.get(o.profile)?.profile;
       if (!p) throw new Error(`unknown profile "${o.profile}" (known: ${[...profiles.keys()].sort().join(', ')})`);
+      const given = o.param ?? [];
+      const params = decodeParams(p.params, given, p.id);
       let content;
       let meta: Record<string, unknown> = {};
       if (o.hex !== undefined) {
@@ -41,8 +61,8 @@ export function registerDecode(program: Command): void {
         const text = readFileSync(o.file, 'utf8');
         if (p.transport === 'lorawan') {
           const json = JSON.parse(text) as Record<string, unknown>;
-          const up = 'uplink_message' in json ? parseTtnV3Uplink('', text) : parseChirpStackV4Up('', text);
-          meta = { devEui: up.devEui, fPort: up.fPort, ...(up.deviceName && { deviceName: up.deviceName }) };
+          const up = 'uplink_message' in json ? parseTtnV3Uplink('', text) : parseChirpStackUp('', text);
+          meta = { format: up.format, devEui: up.devEui, fPort: up.fPort, ...(up.deviceName && { deviceName: up.deviceName }) };
           content = { kind: 'bytes' as const, bytes: up.bytes, fPort: up.fPort };
         } else {
           content = { kind: 'json' as const, text };
@@ -51,8 +71,8 @@ export function registerDecode(program: Command): void {
         throw new Error('give --hex BYTES --fport N, or --file MESSAGE.json');
       }
       try {
-        const out = decodeUplink(p, builtinCodecs(), content, p.params);
-        process.stdout.write(JSON.stringify({ profile: p.id, ...meta, raw: out.raw, metrics: out.metrics }, null, 2) + '\n');
+        const out = decodeUplink(p, builtinCodecs(), content, params);
+        process.stdout.write(JSON.stringify({ profile: p.id, ...meta, ...(given.length && { params }), raw: out.raw, metrics: out.metrics }, null, 2) + '\n');
       } catch (e) {
         if (e instanceof Rejection) throw new Error(`${e.reason}: ${e.message}`);
         throw e;

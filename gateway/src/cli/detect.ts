@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import sharp from 'sharp';
 import { z } from 'zod';
 import { ZoneConfig } from '../southbound/cameras/zones.js';
 import { createLogger } from '../util/log.js';
@@ -13,7 +14,6 @@ import { runOffline } from '../pipeline/vision/offline.js';
 import { loadCameraProfiles } from '../pipeline/vision/rules/load.js';
 import type { ObjectRule } from '../pipeline/vision/rules/profile.js';
 import { loadScene } from '../pipeline/vision/scene.js';
-import { readImage } from '../pipeline/vision/video/ffmpeg-frames.js';
 import { defaultProfilesDir } from './paths.js';
 
 interface DetectOpts {
@@ -35,7 +35,7 @@ export function registerDetect(program: Command): void {
   program
     .command('detect')
     .description('run the detector offline: on one image (detections, stall score, haze index, timing) or through the whole pipeline on a video (the events it would send)')
-    .option('--image <file>', 'an image (any format ffmpeg reads)')
+    .option('--image <file>', 'a still image (JPEG, PNG, WebP, TIFF, GIF, AVIF; decoded with sharp, no ffmpeg needed)')
     .option('--zones <json>', 'with --image: zones as JSON (or a JSON file): [{"id","polygon":[[x,y],...],"rules":["no-vending"]}]')
     .option('--video <file>', 'a video file (any format ffmpeg reads)')
     .option('--config <file>', 'with --video: scene file (camera, zones, optional vision settings)')
@@ -65,7 +65,7 @@ async function detectImage(o: DetectOpts): Promise<void> {
   const log = createLogger('warn');
   const opt = detectorOptions(o, DetectorConfig.parse({}));
   const t0 = performance.now();
-  const data = await readImage(o.image!, opt.spec.inputSize, opt.spec.inputSize);
+  const data = await readStill(o.image!, opt.spec.inputSize);
   const t1 = performance.now();
   const det = await WorkerPoolDetector.start({ ...opt, workers: opt.workers ?? 1, onNote: (n) => log.warn(n) });
   const t2 = performance.now();
@@ -92,6 +92,15 @@ async function detectImage(o: DetectOpts): Promise<void> {
     process.stdout.write(JSON.stringify(out, null, 2) + '\n');
   } finally {
     await det.close();
+  }
+}
+
+/** A still image as rgb24 at the detector's square input size (stretched, as a camera frame is), upright per its EXIF orientation. */
+async function readStill(file: string, size: number): Promise<Buffer> {
+  try {
+    return await sharp(file).rotate().resize(size, size, { fit: 'fill' }).toColourspace('srgb').removeAlpha().raw().toBuffer();
+  } catch (e) {
+    throw new Error(`cannot read ${file}: ${(e as Error).message} (a still image: JPEG, PNG, WebP, TIFF, GIF or AVIF; a video goes with --video)`);
   }
 }
 

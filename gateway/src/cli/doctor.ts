@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { probeTarget } from '../southbound/cameras/capture-args.js';
 import { tcpProbe } from '../southbound/cameras/capture.js';
@@ -6,8 +6,9 @@ import { FfmpegMissing, resolveFfmpeg } from '../southbound/cameras/ffmpeg.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { SourceError } from '../util/yaml-source.js';
-import { certCheck, type CertProbe, clockCheck, diskCheck, endpointCheck, formatReport, mqttCheck, summary, type CheckResult } from '../local/doctor/checks.js';
-import { probeCert, probeClock, probeDisk, probeMqtt } from '../local/doctor/probes.js';
+import { certCheck, type CertProbe, clockCheck, diskCheck, endpointCheck, formatReport, listenPorts, mqttCheck, portCheck, summary, type CheckResult } from '../local/doctor/checks.js';
+import { probeCert, probeClock, probeDisk, probeListen, probeMqtt } from '../local/doctor/probes.js';
+import { readEnvFile } from '../local/provision/env-file.js';
 import { DetectorConfig } from '../pipeline/vision/config.js';
 import { modelSpec } from '../pipeline/vision/detector/model.js';
 import { WorkerPoolDetector } from '../pipeline/vision/detector/pool.js';
@@ -20,21 +21,6 @@ interface DoctorOpts {
   timeout: string;
   json?: boolean;
   detector: boolean;
-}
-
-/** NAME=value lines of an environment file (systemd EnvironmentFile / docker --env-file); comments and blanks skipped. */
-export function parseEnvFile(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (!line || line.startsWith('#')) continue;
-    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
-    if (!m) continue;
-    let v = m[2]!;
-    if ((v.startsWith('"') && v.endsWith('"')) || (v.startsWith("'") && v.endsWith("'"))) v = v.slice(1, -1);
-    out[m[1]!] = v;
-  }
-  return out;
 }
 
 /** Every `quotaMb` / `maxMb` in the config: what may fill the disk (outbox, history, evidence). */
@@ -168,6 +154,7 @@ export async function runDoctor(loaded: LoadedConfig, o: { env: NodeJS.ProcessEn
   results.push({ check: 'config', status: 'pass', detail: `${loaded.file}: gateway ${c.gateway.id}, ${c.devices.length} device(s), ${c.cameras.length} camera(s)${loaded.grids ? `, grid map ${loaded.grids.map.grids.length} grids` : ''}` });
   results.push(clockCheck(probeClock()));
   results.push(...diskCheck(probeDisk(c.gateway.dataDir), quotas(c)));
+  results.push(...(await Promise.all(listenPorts(c).map(probeListen))).map(portCheck));
   const net = networkChecks(c, o.timeoutMs);
   results.push(await ffmpegCheck(c, o.env));
   results.push(o.detector ? await detectorCheck(c, o.progress) : { check: 'detector', status: 'skip', detail: '--no-detector' });
@@ -177,23 +164,32 @@ export async function runDoctor(loaded: LoadedConfig, o: { env: NodeJS.ProcessEn
   return results;
 }
 
+/** What to do about a config problem; an unset variable is added to the environment file given, not asked for again. */
+function unsetFix(message: string, path: string, o: DoctorOpts): string {
+  const name = /environment variable (\S+) is not set/.exec(message)?.[1];
+  if (!name) return 'edit the file (gridgate config validate shows the same list)';
+  if (!o.envFile) return 'set it in the gateway environment, or pass the environment file with --env-file';
+  const maker = path === 'api.token' ? ` (gridgate provision --config ${o.config} --env-file ${o.envFile} writes a random one)` : '';
+  return `add ${name}=<value> to ${o.envFile}${maker}`;
+}
+
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
-    .description('check a gateway before it goes live: config, clock sync, disk and quotas, ffmpeg, detector, central broker (credentials, TLS), cameras and OPC-UA endpoints, certificates; a fix for each problem; exit code 1 on any failure')
+    .description('check a gateway before it goes live: config, clock sync, disk and quotas, its own broker and API ports, ffmpeg, detector, central broker (credentials, TLS), cameras and OPC-UA endpoints, certificates; a fix for each problem; exit code 1 on any failure')
     .requiredOption('-c, --config <file>', 'gateway config')
     .option('--env-file <file>', "the gateway's environment file (secrets), e.g. /etc/gridgate/gridgate.env")
     .option('-t, --timeout <s>', 'seconds to wait for each network peer', '5')
     .option('--no-detector', 'skip loading the detector model (it takes seconds)')
     .option('--json', 'print the results as JSON')
     .action(async (o: DoctorOpts) => {
-      const env: NodeJS.ProcessEnv = { ...process.env, ...(o.envFile && parseEnvFile(readFileSync(o.envFile, 'utf8'))) };
+      const env: NodeJS.ProcessEnv = { ...process.env, ...(o.envFile && readEnvFile(o.envFile)) };
       let loaded: LoadedConfig;
       try {
         loaded = loadConfig(o.config, env);
       } catch (e) {
         if (!(e instanceof SourceError)) throw e;
-        const r: CheckResult[] = e.problems.map((p) => ({ check: 'config', status: 'fail', detail: `${p.file}:${p.line}: ${p.path || '(root)'}: ${p.message}`, fix: /environment variable/.test(p.message) ? 'set it in the gateway environment, or pass the environment file with --env-file' : 'edit the file (gridgate config validate shows the same list)' }));
+        const r: CheckResult[] = e.problems.map((p) => ({ check: 'config', status: 'fail', detail: `${p.file}:${p.line}: ${p.path || '(root)'}: ${p.message}`, fix: unsetFix(p.message, p.path, o) }));
         process.stdout.write(o.json ? `${JSON.stringify({ results: r, ...summary(r) }, null, 2)}\n` : formatReport(`gridgate doctor: ${o.config}`, r, !!process.stdout.isTTY));
         process.exitCode = 1;
         return;

@@ -1,9 +1,11 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
 import { isMap, isScalar, parseDocument, type Document, type YAMLMap } from 'yaml';
 import { ConfigRefused, writeConfigSafely } from '../config/safe-write.js';
 import { GridsConfig } from '../pipeline/grids/config.js';
+import { envReference, readEnvFile } from '../local/provision/env-file.js';
+import { defaultEnvFile, provideApiToken } from './provision.js';
 import { loadGridMap } from '../pipeline/grids/load.js';
 import { defaultProfilesDir, firmwareConfigsDir } from './paths.js';
 
@@ -37,10 +39,25 @@ function rel(from: string, to: string): string {
   return r.startsWith('.') ? r : `./${r}`;
 }
 
-/** A site name as an id fragment: latin letters and digits only (a Chinese name gives nothing). */
+/**
+ * How the written config names a file: relative (`./grids/x.geojson`) when it lies in or below the config's
+ * folder, so that the folder can move as a whole; else its absolute path, never a `../../` climb into the
+ * checkout that breaks as soon as the config is copied anywhere else.
+ */
+export function fileRef(configDir: string, target: string): string {
+  const r = relative(configDir, target);
+  return r && !r.startsWith('..') && !isAbsolute(r) ? rel(configDir, target) : target.split(sep).join('/');
+}
+
+/**
+ * A site name as an id fragment: latin letters and digits. A name written in another script (Chinese) gives
+ * nothing, not the digits left over from it ("洋泾 民生路 3号箱" is not "gw-3"): init asks for --id instead.
+ */
 export function slug(s: string): string {
+  if (/\p{L}/u.test(s.replace(/\p{Script=Latin}/gu, ''))) return '';
   return s
     .normalize('NFKD')
+    .replace(/\p{M}/gu, '')
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '')
@@ -125,7 +142,8 @@ export function buildInitConfig(templateText: string, o: InitOptions): string {
   (pair.key as { commentBefore?: string }).commentBefore = ' Unit-grid map: devices and camera zones get their 14-digit grid ID from their location.';
   const at = root.items.findIndex((p) => isScalar(p.key) && p.key.value === 'log');
   root.items.splice(at < 0 ? root.items.length : at, 0, pair as (typeof root.items)[number]);
-  dropCommentLines(doc, /^\s*grids: --/);
+  // The template's line about the grid map (filled in now), and never a development note ("(issue 4) … land here").
+  dropCommentLines(doc, /^\s*grids:|\(issue \d+\)|\blands? here\b/);
   keyComment(doc, 'devices', ' Sensors: add them with `gridgate devices add --config <this file> --profile <id> --id <id> --location lat,lon`.');
   const first = root.items[0]!.key as { commentBefore?: string };
   const header = first.commentBefore ?? '';
@@ -140,6 +158,18 @@ export function buildInitConfig(templateText: string, o: InitOptions): string {
   return doc.toString({ lineWidth: 0 });
 }
 
+/** What to say when --grid-map names no file: the maps there are, and what a grid map is. */
+export function missingGridMap(given: string, cwd = process.cwd()): string {
+  const maps = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((n) => /\.(geo)?json$/i.test(n)).sort().map((n) => rel(cwd, join(dir, n))) : []);
+  const found = [...new Set([...maps(dirname(resolve(cwd, given))), ...maps(join(firmwareConfigsDir, 'grids'))])];
+  return [
+    `--grid-map ${given}: no such file`,
+    found.length ? `  grid maps there are: ${found.join(', ')}` : '  no grid map found beside it or in firmware-configs/grids/',
+    "  a grid map is a GeoJSON FeatureCollection with one Polygon per unit grid and its 14-digit code and name as properties",
+    "  (export it from the city's grid management system, or draw it in QGIS); the format is in docs/reports.md (Grid map); `gridgate grids check --map <file>` checks one",
+  ].join('\n');
+}
+
 interface InitCliOptions {
   hardware: string;
   site: string;
@@ -149,6 +179,7 @@ interface InitCliOptions {
   location?: string;
   gridId?: string;
   crs: string;
+  envFile?: string;
   force?: boolean;
 }
 
@@ -160,10 +191,11 @@ export function registerInit(program: Command): void {
     .requiredOption('--site <name>', 'site name (a street, a crossing, a cabinet number; Chinese is fine)')
     .requiredOption('--grid-map <file>', 'GeoJSON of the unit grids around the site')
     .option('-o, --out <file>', 'config file to write', 'gateway.yaml')
-    .option('--id <id>', 'gateway id, unique in the city (default: gw-<site in latin letters>)')
+    .option('--id <id>', 'gateway id, unique in the city (default: gw-<site in latin letters>; a site name in Chinese needs --id)')
     .option('--location <lat,lon>', 'where the cabinet stands (WGS84); its grid is looked up in the grid map')
     .option('--grid-id <code>', "the cabinet's unit grid (default: looked up from --location)")
     .option('--crs <datum>', 'datum of the grid map: wgs84 | gcj02', 'wgs84')
+    .option('--env-file <file>', "environment file for the gateway's secrets: a random API token goes there (default: the config's name with .env)")
     .option('-f, --force', 'overwrite an existing file')
     .action((o: InitCliOptions) => {
       const hw = HARDWARE[o.hardware];
@@ -172,9 +204,13 @@ export function registerInit(program: Command): void {
       if (existsSync(out) && !o.force) throw new Error(`${o.out} exists: choose another --out, or --force to overwrite it`);
       const crs = GridsConfig.shape.crs.parse(o.crs);
       const id = o.id ?? (slug(o.site) ? `gw-${slug(o.site)}` : undefined);
-      if (!id) throw new Error(`give the gateway an id with --id (the site name "${o.site}" has no latin letters to make one from)`);
+      if (!id) {
+        throw new Error(
+          `give the gateway an id with --id, e.g. --id gw-yangjing-minsheng-3: the site name "${o.site}" is not in latin letters, and init does not romanize it (no pinyin offline). An id is latin letters, digits and "-", unique in the city; it names the gateway's MQTT topics and its uplink user`,
+        );
+      }
       const gridMap = resolve(o.gridMap);
-      if (!existsSync(gridMap)) throw new Error(`--grid-map ${o.gridMap}: no such file`);
+      if (!existsSync(gridMap)) throw new Error(missingGridMap(o.gridMap));
       const map = loadGridMap(GridsConfig.parse({ file: gridMap, crs }));
       const errors = map.problems.filter((p) => p.level === 'error');
       if (errors.length) throw new Error(`the grid map has problems:\n${errors.map((p) => `${p.file}:${p.line}: ${p.path}: ${p.message}`).join('\n')}`);
@@ -192,15 +228,15 @@ export function registerInit(program: Command): void {
       const text = buildInitConfig(readFileSync(join(firmwareConfigsDir, hw.template), 'utf8'), {
         hardware: o.hardware,
         site: o.site,
-        gridMapRef: rel(dir, gridMap),
+        gridMapRef: fileRef(dir, gridMap),
         crs,
         id,
         ...(location && { location }),
         ...(gridId && { gridId }),
         ...(gridIdFrom && { gridIdFrom }),
-        profilesRef: rel(dir, defaultProfilesDir),
-        schemaRef: rel(dir, join(firmwareConfigsDir, 'gateway.schema.json')),
-        command: `gridgate ${process.argv.slice(2).join(' ')}`,
+        profilesRef: fileRef(dir, defaultProfilesDir),
+        schemaRef: fileRef(dir, join(firmwareConfigsDir, 'gateway.schema.json')),
+        command: `gridgate ${process.argv.slice(2).map((a) => (/[\s"'$`\\]/.test(a) ? JSON.stringify(a) : a)).join(' ')}`,
         date: new Date().toISOString().slice(0, 10),
       });
       let unset: string[];
@@ -210,16 +246,21 @@ export function registerInit(program: Command): void {
         if (e instanceof ConfigRefused) throw new Error(e.message);
         throw e;
       }
+      const envFile = defaultEnvFile(out, o.envFile);
+      const token = provideApiToken(text, envFile);
+      const tokenVar = envReference(parseDocument(text).getIn(['api', 'token']));
+      const stillUnset = unset.filter((v) => v !== tokenVar || !readEnvFile(envFile)[v]);
       const lines = [
         `wrote ${o.out} for ${hw.board}: gateway ${id}, site ${o.site}`,
-        `  grid map    ${rel(dir, gridMap)} (${map.map.grids.length} grids)${gridId ? `; the cabinet is in grid ${gridId}` : ''}`,
+        ...(token ? [`  API token   ${token}`] : []),
+        `  grid map    ${fileRef(dir, gridMap)} (${map.map.grids.length} grids)${gridId ? `; the cabinet is in grid ${gridId}` : ''}`,
         ...(location ? [] : ['  location    not set: give every device its own --location (or add gateway.location)']),
-        ...(unset.length ? [`  secrets     the gateway's environment must set ${unset.join(', ')}`] : []),
+        ...(stillUnset.length ? [`  secrets     the gateway's environment must set ${stillUnset.join(', ')}`] : []),
         'next:',
         `  gridgate devices add --config ${o.out} --profile <profile> --id <device> --location <lat,lon>`,
         `  gridgate provision --config ${o.out} --central mqtts://<central broker>:8883`,
         `  gridgate console set-password --config ${o.out}`,
-        `  gridgate doctor --config ${o.out}`,
+        `  gridgate doctor --config ${o.out} --env-file ${rel(process.cwd(), envFile)}`,
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
     });

@@ -4,7 +4,7 @@ import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
 import { isMap, parseDocument } from 'yaml';
 import { certificateRequest, generateKey, type KeyType } from '../local/provision/csr.js';
-import { upsertEnvFile, writePrivate } from '../local/provision/env-file.js';
+import { ensureEnvSecret, envReference, upsertEnvFile, writePrivate } from '../local/provision/env-file.js';
 import { generatePassword } from '../southbound/broker/credentials.js';
 import { currentConfig, saveEdit } from './config-file.js';
 
@@ -62,9 +62,26 @@ export function setUplink(text: string, o: { url?: string; username?: string; pa
 function passwordVariable(text: string): string {
   const v = parseDocument(text).getIn(['uplink', 'password']);
   if (v === undefined || v === null || v === '') return 'GRIDGATE_CENTRAL_PASSWORD';
-  const m = typeof v === 'string' ? /^\$\{([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\}$/.exec(v) : null;
-  if (!m) throw new Error('uplink.password holds a value, not ${ENV_VAR}: replace it with "${GRIDGATE_CENTRAL_PASSWORD}" first (secrets never go in the config)');
-  return m[1]!;
+  const name = envReference(v);
+  if (!name) throw new Error('uplink.password holds a value, not ${ENV_VAR}: replace it with "${GRIDGATE_CENTRAL_PASSWORD}" first (secrets never go in the config)');
+  return name;
+}
+
+/** The environment file beside the config (site.yaml: site.env) unless one is given. */
+export function defaultEnvFile(config: string, given?: string): string {
+  return resolve(given ?? resolve(config).replace(/\.ya?ml$/i, '') + '.env');
+}
+
+/**
+ * The API token the config names (`api.token: "${VAR}"`) made in the environment file when it has none yet.
+ * Returns what it did, for the output, or nothing when there was nothing to do.
+ */
+export function provideApiToken(configText: string, envFile: string): string | undefined {
+  const doc = parseDocument(configText);
+  if (doc.getIn(['api', 'enabled']) === false) return undefined;
+  const name = envReference(doc.getIn(['api', 'token']));
+  if (!name) return undefined;
+  return ensureEnvSecret(envFile, name) ? `${name} (random) written to ${envFile} (mode 0600); run, status and doctor take --env-file ${basename(envFile)}` : undefined;
 }
 
 export function registerProvision(program: Command): void {
@@ -79,7 +96,7 @@ export function registerProvision(program: Command): void {
     .option('--org <name>', 'organisation (O) in the request')
     .option('--country <code>', 'country (C) in the request, e.g. CN')
     .option('--password', 'use a generated password instead of a client certificate (it goes into the environment file)')
-    .option('--env-file <file>', 'with --password: environment file to write the password to (default: the config name with .env)')
+    .option('--env-file <file>', "environment file for the secrets it makes: the API token when it has none, with --password the uplink password (default: the config's name with .env)")
     .option('--cert <file>', "install the certificate the central CA signed for this gateway's key")
     .option('--ca <file>', 'CA certificate of the central broker (verifies the broker; use with any mode)')
     .option('-f, --force', 'make a new key even if one exists (its certificate stops working)')
@@ -127,11 +144,19 @@ export function registerProvision(program: Command): void {
         return;
       }
 
-      if (!o.central) throw new Error('give --central <url> (the central broker), or --cert <file> to install a signed certificate');
+      const token = provideApiToken(text, defaultEnvFile(o.config, o.envFile));
+      if (!o.central) {
+        if (token) {
+          process.stdout.write(`API token       ${token}\nthe uplink: give --central <url> (the central broker), or --cert <file> to install a signed certificate\n`);
+          return;
+        }
+        throw new Error('give --central <url> (the central broker), or --cert <file> to install a signed certificate');
+      }
+      if (token) out.push(`API token       ${token}`);
       const plain = /^(mqtt|ws):\/\//.test(o.central);
       if (o.password || plain) {
         const variable = passwordVariable(text);
-        const envFile = resolve(o.envFile ?? resolve(o.config).replace(/\.ya?ml$/i, '') + '.env');
+        const envFile = defaultEnvFile(o.config, o.envFile);
         const password = generatePassword();
         saveEdit(o.config, setUplink(text, { url: o.central, username: loaded.config.uplink.username ?? gatewayId, password: `\${${variable}}`, ...(caRef && { tls: { ca: caRef } }) }));
         upsertEnvFile(envFile, variable, password);

@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
+import { readEnvFile } from '../local/provision/env-file.js';
 import type { GatewaySnapshot } from '../local/api/snapshot.js';
 import { apiTargetFromConfig, callApi, type ApiTarget } from './running-gateway.js';
 import { DrainTracker, renderStatus } from './status-view.js';
 
 interface StatusOpts {
   config?: string;
+  envFile?: string;
   url?: string;
   json?: boolean;
   once?: boolean;
@@ -12,8 +14,9 @@ interface StatusOpts {
 }
 
 function target(o: StatusOpts): ApiTarget {
-  if (o.url) return { url: o.url, ...(process.env.GRIDGATE_API_TOKEN && { token: process.env.GRIDGATE_API_TOKEN }) };
-  if (o.config) return apiTargetFromConfig(o.config);
+  const env: NodeJS.ProcessEnv = { ...process.env, ...(o.envFile && readEnvFile(o.envFile)) };
+  if (o.url) return { url: o.url, ...(env.GRIDGATE_API_TOKEN && { token: env.GRIDGATE_API_TOKEN }) };
+  if (o.config) return apiTargetFromConfig(o.config, env);
   throw new Error('give --config <file> (the API address and token are read from it) or --url <http://host:port>');
 }
 
@@ -23,6 +26,7 @@ export function registerStatus(program: Command): void {
     .description("a live view of a running gateway: uplink, outbox backlog, devices (last seen, last values), active alarms, cameras (from its status API)")
     .option('-c, --config <file>', 'the gateway config: the API address and token are read from it')
     .option('--url <url>', 'the API base URL instead (token from GRIDGATE_API_TOKEN)')
+    .option('--env-file <file>', "the gateway's environment file: the API token (and any GRIDGATE_API_* setting) is read from it")
     .option('--once', 'print the status once and exit (also the default when stdout is not a terminal)')
     .option('--json', 'print the status API answer as JSON, once')
     .option('-i, --interval <s>', 'seconds between refreshes of the live view', '2')

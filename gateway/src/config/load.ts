@@ -28,15 +28,21 @@ export interface LoadedConfig {
  * Throws SourceError listing every problem as `file:line: path: message`.
  */
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
-  const src = openYaml(file);
-  const problems: SourceProblem[] = src.substituteEnv(env);
-  const { value, problems: schemaProblems } = src.validate(GatewayConfig);
+  // Every problem in one go: a duplicate key does not stop validation, and a section that does not validate
+  // does not stop the checks of the others (they run on the config without the offending entries).
+  const src = openYaml(file, { duplicateKeysOk: true });
+  const problems: SourceProblem[] = src.syntaxProblems();
+  const envProblems = src.substituteEnv(env);
+  problems.push(...envProblems);
   // A missing variable already explains why its field is empty: one problem per cause.
-  const unset = new Set(problems.map((p) => p.path));
+  const unset = new Set(envProblems.map((p) => p.path));
+  const { value, salvaged, problems: schemaProblems } = src.validate(GatewayConfig, [], unset);
   problems.push(...schemaProblems.filter((p) => !unset.has(p.path)));
-  if (!value) throw new SourceError(problems);
+  const valid = value ?? salvaged;
+  if (!valid) throw new SourceError(problems);
 
-  const config = resolvePaths(value, dirname(resolve(file)));
+  const config = resolvePaths(valid, dirname(resolve(file)));
+  const early = problems.length;
   let profiles = new Map<string, LoadedProfile>();
   try {
     profiles = loadProfiles(config.profiles.dirs);
@@ -70,7 +76,8 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
       else throw e;
     }
   }
-  if (problems.length) throw new SourceError(problems);
+  // A field whose variable is unset was checked with a stop-gap value: what the later checks say of it is noise.
+  if (problems.length) throw new SourceError(problems.filter((p, i) => i < early || !unset.has(p.path)));
   return { file, config, profiles, ...(grids && { grids }), codes: codes.table, ...(cameraProfiles && { cameraProfiles }) };
 }
 

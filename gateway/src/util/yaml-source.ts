@@ -48,10 +48,48 @@ export class YamlSource {
   syntaxProblems(): SourceProblem[] {
     return this.doc.errors.map((e) => ({
       file: this.file,
-      line: e.linePos?.[0]?.line ?? 1,
-      path: '',
-      message: `YAML: ${e.message.split('\n')[0]}`,
+      // prettyErrors is off (the messages stay one line), so the line comes from the error's offset.
+      line: e.linePos?.[0]?.line ?? this.lines.linePos(e.pos[0]).line,
+      path: e.code === 'DUPLICATE_KEY' ? dotted(this.keyPathAt(e.pos[0])) : '',
+      message: `YAML: ${e.message.split('\n')[0]}${e.code === 'DUPLICATE_KEY' ? ' (this key is already set above in the same section)' : ''}`,
     }));
+  }
+
+  /** The path of the mapping key that starts at `offset` ([] when none does). */
+  private keyPathAt(offset: number): (string | number)[] {
+    const find = (node: unknown, path: (string | number)[]): (string | number)[] | undefined => {
+      if (isMap(node)) {
+        for (const p of node.items) {
+          const k = isScalar(p.key) ? String(p.key.value) : String(p.key);
+          if ((p.key as Node | null)?.range?.[0] === offset) return [...path, k];
+          const inner = find(p.value, [...path, k]);
+          if (inner) return inner;
+        }
+      } else if (isSeq(node)) {
+        for (const [i, item] of node.items.entries()) {
+          const inner = find(item, [...path, i]);
+          if (inner) return inner;
+        }
+      }
+      return undefined;
+    };
+    return find(this.doc.contents, []) ?? [];
+  }
+
+  /** Only duplicate keys: the document still reads (the later value wins), so validation can go on and report the rest too. */
+  onlyDuplicateKeys(): boolean {
+    return this.doc.errors.every((e) => e.code === 'DUPLICATE_KEY');
+  }
+
+  /** Line of the key `key` in the mapping at `parent` (an unknown key sits there, not at its parent). */
+  lineOfKey(parent: readonly PropertyKey[], key: string): number {
+    const map = parent.length ? this.doc.getIn(parent as unknown[], true) : this.doc.contents;
+    if (isMap(map)) {
+      const pair = map.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
+      const range = (pair?.key as Node | undefined)?.range;
+      if (range) return this.lines.linePos(range[0]).line;
+    }
+    return this.lineOf(parent);
   }
 
   /** Line of the node at `path`, or of its nearest existing parent. */
@@ -125,11 +163,24 @@ export class YamlSource {
     }
   }
 
-  /** Validates with a zod schema; every issue becomes a problem with its line. */
-  validate<T extends z.ZodType>(schema: T, pathPrefix: (string | number)[] = []): { value?: z.output<T>; problems: SourceProblem[] } {
-    const result = schema.safeParse(this.toJS());
+  /**
+   * Validates with a zod schema; every issue becomes a problem with its line. An unknown key is a problem at
+   * its own line, with the nearest known key as a suggestion. When the value does not validate, `salvaged` is
+   * the value without the offending entries if that validates (so that later checks can still run and report
+   * their problems in the same go); the `unset` paths (their variable is not set) get stop-gap values for it.
+   */
+  validate<T extends z.ZodType>(schema: T, pathPrefix: (string | number)[] = [], unset: ReadonlySet<string> = new Set()): { value?: z.output<T>; salvaged?: z.output<T>; problems: SourceProblem[] } {
+    const js = this.toJS();
+    const result = schema.safeParse(js);
     if (result.success) return { value: result.data, problems: [] };
-    return { problems: result.error.issues.map((i) => this.problem([...pathPrefix, ...(i.path as (string | number)[])], i.message)) };
+    const problems = result.error.issues.flatMap((i): SourceProblem[] => {
+      const at = [...pathPrefix, ...(i.path as (string | number)[])];
+      if (i.code !== 'unrecognized_keys') return [this.problem(at, i.message)];
+      const known = keysAt(schema, i.path as (string | number)[]);
+      return i.keys.map((k) => ({ file: this.file, line: this.lineOfKey(at, k), path: dotted([...at, k]), message: unknownKeyMessage(k, known) }));
+    });
+    const salvaged = salvage(schema, js, result.error.issues, unset);
+    return { problems, ...(salvaged !== undefined && { salvaged }) };
   }
 
   problem(path: readonly PropertyKey[], message: string): SourceProblem {
@@ -137,12 +188,147 @@ export class YamlSource {
   }
 }
 
+type ZodDef = { type: string; [k: string]: unknown };
+const defOf = (s: unknown): ZodDef | undefined => (s as { _zod?: { def: ZodDef } })?._zod?.def;
+
+/** The schemas a value at this schema can take, through optional, default, pipe, lazy and union. */
+function unwrap(s: unknown): unknown[] {
+  const d = defOf(s);
+  if (!d) return [];
+  switch (d.type) {
+    case 'optional':
+    case 'nullable':
+    case 'default':
+    case 'prefault':
+    case 'readonly':
+    case 'catch':
+    case 'nonoptional':
+      return unwrap(d.innerType);
+    case 'pipe':
+      return unwrap(d.in);
+    case 'lazy':
+      return unwrap((d.getter as () => unknown)());
+    case 'union':
+      return (d.options as unknown[]).flatMap(unwrap);
+    case 'intersection':
+      return [...unwrap(d.left), ...unwrap(d.right)];
+    default:
+      return [s];
+  }
+}
+
+/** The keys an object schema allows at `path` of a value (for "did you mean"). */
+export function keysAt(schema: unknown, path: readonly (string | number)[]): string[] {
+  let at = unwrap(schema);
+  for (const seg of path) {
+    at = at.flatMap((s) => {
+      const d = defOf(s)!;
+      if (d.type === 'object' && typeof seg === 'string') return unwrap((d.shape as Record<string, unknown>)[seg]);
+      if (d.type === 'array' && typeof seg === 'number') return unwrap(d.element);
+      if (d.type === 'record') return unwrap(d.valueType);
+      return [];
+    });
+  }
+  return [...new Set(at.flatMap((s) => (defOf(s)!.type === 'object' ? Object.keys(defOf(s)!.shape as object) : [])))];
+}
+
+/** Edit distance with transpositions (optimal string alignment). */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** The known key a mistyped one most likely meant: same letters in another case or spelling, a few edits away. */
+export function suggestKey(key: string, known: readonly string[]): string | undefined {
+  const norm = (k: string) => k.toLowerCase().replace(/[-_]/g, '');
+  const same = known.find((k) => norm(k) === norm(key));
+  if (same) return same;
+  let best: { k: string; d: number } | undefined;
+  for (const k of known) {
+    const d = distance(key.toLowerCase(), k.toLowerCase());
+    if (d <= Math.max(1, Math.floor(Math.max(key.length, k.length) / 3)) && (!best || d < best.d)) best = { k, d };
+  }
+  return best?.k;
+}
+
+function unknownKeyMessage(key: string, known: readonly string[]): string {
+  const guess = suggestKey(key, known);
+  if (guess) return `unknown key "${key}": did you mean "${guess}"?`;
+  return `unknown key "${key}"${known.length ? ` (known here: ${known.join(', ')})` : ''}`;
+}
+
+/**
+ * The value without what the issues point at (unknown keys, invalid entries), revalidated a few rounds, when
+ * that validates: a section with a typo must not hide the problems of the others. Array elements are never
+ * removed (later checks name them by index); an issue that cannot be removed gives up.
+ */
+function salvage<T extends z.ZodType>(schema: T, value: unknown, first: z.core.$ZodIssue[], fill: ReadonlySet<string>): z.output<T> | undefined {
+  let js: unknown = structuredClone(value);
+  let issues = first;
+  for (let round = 0; round < 8; round++) {
+    let removed = 0;
+    for (const i of issues) {
+      const path = i.path as (string | number)[];
+      if (fill.has(dotted(path)) && stopGap(schema, js, path)) {
+        removed++;
+        continue;
+      }
+      const parent = path.slice(0, -1).reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string | number, unknown>)[k] : undefined), js);
+      const obj = i.code === 'unrecognized_keys' ? path.reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string | number, unknown>)[k] : undefined), js) : parent;
+      const keys = i.code === 'unrecognized_keys' ? i.keys : [path[path.length - 1]];
+      if (!obj || typeof obj !== 'object' || Array.isArray(obj)) continue;
+      for (const k of keys) {
+        if (k !== undefined && typeof k === 'string' && k in obj) {
+          delete (obj as Record<string, unknown>)[k];
+          removed++;
+        }
+      }
+    }
+    if (!removed) return undefined;
+    const r = schema.safeParse(js);
+    if (r.success) return r.data;
+    issues = r.error.issues;
+  }
+  return undefined;
+}
+
+/** Values that stand in for an unset variable while the rest of the config is checked; never used to run. */
+const STOP_GAPS: unknown[] = ['placeholder-value-0000', 'mqtt://placeholder.invalid:1883', 1, true];
+
+/** Puts the first stop-gap the schema takes at `path` (whose variable is unset); false when none fits. */
+function stopGap(schema: z.ZodType, js: unknown, path: (string | number)[]): boolean {
+  const parent = path.slice(0, -1).reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string | number, unknown>)[k] : undefined), js);
+  const key = path[path.length - 1];
+  if (!parent || typeof parent !== 'object' || key === undefined) return false;
+  const at = parent as Record<string | number, unknown>;
+  const was = at[key];
+  for (const v of STOP_GAPS) {
+    at[key] = v;
+    const r = schema.safeParse(js);
+    if (r.success || !r.error.issues.some((i) => dotted(i.path as (string | number)[]) === dotted(path))) return true;
+  }
+  at[key] = was;
+  return false;
+}
+
 export function dotted(path: readonly PropertyKey[]): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
 }
 
-/** Reads and parses a YAML file; a file that cannot be read or parsed is a SourceError naming the line. */
-export function openYaml(file: string): YamlSource {
+/**
+ * Reads and parses a YAML file; a file that cannot be read or parsed is a SourceError naming the line.
+ * `duplicateKeysOk`: a file whose only syntax problem is a duplicate key is returned (the caller reports
+ * `syntaxProblems()` together with the rest).
+ */
+export function openYaml(file: string, o: { duplicateKeysOk?: boolean } = {}): YamlSource {
   let src: YamlSource;
   try {
     src = YamlSource.read(file);
@@ -150,7 +336,7 @@ export function openYaml(file: string): YamlSource {
     throw new SourceError([{ file, line: 1, path: '', message: `cannot read: ${(e as Error).message}` }]);
   }
   const syntax = src.syntaxProblems();
-  if (syntax.length) throw new SourceError(syntax);
+  if (syntax.length && !(o.duplicateKeysOk && src.onlyDuplicateKeys())) throw new SourceError(syntax);
   return src;
 }
 

@@ -169,6 +169,68 @@ export function endpointCheck(p: EndpointProbe): CheckResult {
   return { check: p.check, status: 'fail', detail: `${p.name}: ${p.target}: ${p.error}`, fix: p.fix };
 }
 
+// --- listening ports (the gateway's own: device broker, API)
+
+/** A port the gateway listens on, and the config field that sets it. */
+export interface ListenPort {
+  name: string;
+  host: string;
+  port: number;
+  field: string;
+}
+
+/** Who holds a port (from `ss -ltnp`); the program name only when the system tells. */
+export interface PortHolder {
+  program?: string;
+  pid?: number;
+  /** The holder is a `gridgate run`: this gateway, already running. */
+  gridgate?: boolean;
+}
+
+export interface PortProbe extends ListenPort {
+  /** undefined: free; else the listen error code (EADDRINUSE, EACCES, EADDRNOTAVAIL). */
+  error?: string;
+  holder?: PortHolder;
+}
+
+/** The ports `gridgate run` will listen on, from the config. */
+export function listenPorts(c: { broker: { enabled: boolean; plain: boolean; host: string; port: number; tls?: { host?: string | undefined; port: number } | undefined }; api: { enabled: boolean; host: string; port: number } }): ListenPort[] {
+  const out: ListenPort[] = [];
+  if (c.broker.enabled && c.broker.plain) out.push({ name: 'device broker', host: c.broker.host, port: c.broker.port, field: 'broker.port' });
+  if (c.broker.enabled && c.broker.tls) out.push({ name: 'device broker (TLS)', host: c.broker.tls.host ?? c.broker.host, port: c.broker.tls.port, field: 'broker.tls.port' });
+  if (c.api.enabled) out.push({ name: 'API and console', host: c.api.host, port: c.api.port, field: 'api.port' });
+  return out;
+}
+
+const PORT_ENV: Record<string, string> = { 'broker.port': 'GRIDGATE_BROKER_PORT', 'api.port': 'GRIDGATE_API_PORT' };
+
+/** What the holder is, in words: "mosquitto (pid 812)", or "another program". */
+export function holderText(h: PortHolder | undefined): string {
+  if (!h?.program) return 'another program';
+  return `${h.gridgate ? 'gridgate run' : h.program}${h.pid ? ` (pid ${h.pid})` : ''}`;
+}
+
+/** One line on a port the gateway cannot have, with what to change; shared by `doctor` and `run`. */
+export function portProblem(p: PortProbe): { detail: string; fix: string } {
+  const at = `${p.host}:${p.port}`;
+  if (p.error === 'EACCES') return { detail: `${p.name} cannot listen on ${at}: ports below 1024 need root`, fix: `set ${p.field} to 1024 or above` };
+  if (p.error === 'EADDRNOTAVAIL') return { detail: `${p.name} cannot listen on ${at}: no interface of this machine has that address`, fix: `set the host of ${p.field.replace(/port$/, 'host')} to an address of this machine, or 0.0.0.0` };
+  const who = holderText(p.holder);
+  const stop = p.holder?.program === 'mosquitto' ? 'stop it (sudo systemctl disable --now mosquitto) or ' : p.holder?.program ? `stop ${who} or ` : '';
+  const env = PORT_ENV[p.field];
+  return {
+    detail: `${p.name} port ${p.port} is taken: ${who} listens on it`,
+    fix: `${stop}give the gateway a free port: set ${p.field}${p.port === 1883 ? ' (e.g. 1884)' : ''}${env ? ` (the board templates read ${env})` : ''}${p.field.startsWith('broker') ? '; the devices then connect to that port' : ''}`,
+  };
+}
+
+export function portCheck(p: PortProbe): CheckResult {
+  const check = p.name.startsWith('device broker') ? 'broker port' : 'api port';
+  if (!p.error) return { check, status: 'pass', detail: `${p.name}: ${p.host}:${p.port} is free` };
+  if (p.error === 'EADDRINUSE' && p.holder?.gridgate) return { check, status: 'pass', detail: `${p.name}: ${p.host}:${p.port} is held by ${holderText(p.holder)}: this gateway is running` };
+  return { check, status: 'fail', ...portProblem(p) };
+}
+
 export function summary(results: readonly CheckResult[]): { passed: number; warnings: number; failed: number; skipped: number } {
   return {
     passed: results.filter((r) => r.status === 'pass').length,

@@ -3,9 +3,10 @@ import { X509Certificate, createPrivateKey, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import mqtt, { type IClientOptions } from 'mqtt';
+import { createServer } from 'node:net';
 import { tcpProbe } from '../../southbound/cameras/capture.js';
 import { readTlsFiles, type TlsFileConfig } from '../../util/tls.js';
-import type { CertProbe, ClockProbe, DiskProbe, MqttProbe } from './checks.js';
+import type { CertProbe, ClockProbe, DiskProbe, ListenPort, MqttProbe, PortHolder, PortProbe } from './checks.js';
 
 // The doctor's probes: each asks the real system one question and returns what it found, never throws.
 
@@ -144,4 +145,28 @@ function connackCode(code: unknown): string | undefined {
   if (code === 4 || code === 134) return 'BAD_CREDENTIALS';
   if (code === 5 || code === 135) return 'NOT_AUTHORIZED';
   return `CONNACK_${code}`;
+}
+
+/** Whether the gateway could listen on the port now (it listens and closes again), and who holds it if not. */
+export function probeListen(p: ListenPort): Promise<PortProbe> {
+  return new Promise((res) => {
+    const srv = createServer();
+    srv.once('error', (e: NodeJS.ErrnoException) => res({ ...p, error: e.code ?? e.message, ...(e.code === 'EADDRINUSE' && { holder: portHolder(p.port) }) }));
+    srv.listen({ host: p.host, port: p.port, exclusive: true }, () => srv.close(() => res({ ...p })));
+  });
+}
+
+/** The program listening on a TCP port, per `ss -ltnp` (other users' programs only when run as root). */
+export function portHolder(port: number): PortHolder {
+  const r = spawnSync('ss', ['-H', '-ltnp', `sport = :${port}`], { encoding: 'utf8', timeout: 3000 });
+  const m = r.status === 0 ? /users:\(\("([^"]+)",pid=(\d+)/.exec(r.stdout) : null;
+  if (!m) return {};
+  const pid = Number(m[2]);
+  let cmdline = '';
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    /* gone, or not ours to read */
+  }
+  return { program: m[1]!, pid, ...(/gridgate(\.js)? .*\brun\b|cli\/main\.js .*\brun\b/.test(cmdline) && { gridgate: true }) };
 }

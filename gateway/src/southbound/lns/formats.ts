@@ -1,11 +1,23 @@
 // Uplink messages of LoRaWAN network servers' MQTT integrations, parsed into one shape. Pure.
 // The Things Stack v3: https://www.thethingsindustries.com/docs/integrations/data-formats/
 // ChirpStack v4:       https://www.chirpstack.io/docs/chirpstack/integrations/events.html
-// Both use the protobuf JSON mapping, which omits zero values: no f_port/fPort means port 0.
+// ChirpStack v3 (Application Server): https://www.chirpstack.io/docs/v3/application-server/integrations/events.html
+// All use the protobuf JSON mapping, which omits zero values: no f_port/fPort means port 0.
 import { Rejection } from '../../model/readings.js';
 import { capText } from '../../util/cap.js';
 
+/** Which network server's message form an uplink came in. */
+export type LnsFormat = 'ttn-v3' | 'chirpstack-v3' | 'chirpstack-v4';
+
+/** The form in words, for logs and `gridgate decode`. */
+export const LNS_FORMAT_NAMES: Readonly<Record<LnsFormat, string>> = {
+  'ttn-v3': 'The Things Stack v3',
+  'chirpstack-v3': 'ChirpStack v3 (Application Server)',
+  'chirpstack-v4': 'ChirpStack v4',
+};
+
 export interface LnsUplink {
+  format: LnsFormat;
   /** Lower-case hex, 16 characters. */
   devEui: string;
   deviceName?: string;
@@ -108,7 +120,7 @@ function timeOf(v: string | undefined, path: string): number | undefined {
 }
 
 /** Strongest gateway's RSSI and its SNR. Radio metadata is advisory: malformed entries are skipped, never fatal. */
-function bestRadio(list: unknown, rssiKeys: readonly string[]): { rssi?: number; snr?: number } {
+function bestRadio(list: unknown, rssiKeys: readonly string[], snrKey = 'snr'): { rssi?: number; snr?: number } {
   let best: { rssi?: number; snr?: number } = {};
   if (!Array.isArray(list)) return best;
   for (const e of list) {
@@ -116,7 +128,8 @@ function bestRadio(list: unknown, rssiKeys: readonly string[]): { rssi?: number;
     const m = e as Json;
     const rssi = rssiKeys.map((k) => m[k]).find((x): x is number => typeof x === 'number' && Number.isFinite(x));
     if (rssi === undefined || (best.rssi !== undefined && rssi <= best.rssi)) continue;
-    best = typeof m.snr === 'number' && Number.isFinite(m.snr) ? { rssi, snr: m.snr } : { rssi };
+    const snr = m[snrKey];
+    best = typeof snr === 'number' && Number.isFinite(snr) ? { rssi, snr } : { rssi };
   }
   return best;
 }
@@ -152,40 +165,63 @@ export function parseTtnV3Uplink(topic: string, text: string): LnsUplink {
   const fPort = fPortOf(up.f_port, 'uplink_message.f_port');
   const bytes = payloadOf(up.frm_payload, fPort, 'uplink_message.frm_payload', 'uplink_message.f_port');
   const observedAt = timeOf(str(up, 'received_at', 'uplink_message.received_at'), 'uplink_message.received_at') ?? timeOf(str(msg, 'received_at', 'received_at'), 'received_at');
-  return compact({ devEui, deviceName, applicationId, fPort, bytes, observedAt, ...bestRadio(up.rx_metadata, ['rssi', 'channel_rssi']) });
+  return compact({ format: 'ttn-v3', devEui, deviceName, applicationId, fPort, bytes, observedAt, ...bestRadio(up.rx_metadata, ['rssi', 'channel_rssi']) });
 }
 
 /**
- * ChirpStack v4 uplink event (JSON marshaler): topic `application/{application id}/device/{devEui}/event/up`.
- * An empty topic skips the topic checks.
+ * ChirpStack uplink event (JSON marshaler), v4 or v3 — many cities still run v3's Application Server. Topic
+ * `application/{application id}/device/{devEui}/event/up` (v3 before 3.0: `…/rx`). An empty topic skips the
+ * topic checks. v4 carries `deviceInfo`; v3 has `devEUI` (hex, or base64 from the protobuf JSON marshaler),
+ * `applicationID` and `deviceName` at the top, and `loRaSNR` in its radio metadata.
  */
-export function parseChirpStackV4Up(topic: string, text: string): LnsUplink {
+export function parseChirpStackUp(topic: string, text: string): LnsUplink {
   let topicApp: string | undefined;
   let topicEui: string | undefined;
   if (topic) {
-    const m = /^application\/([^/]+)\/device\/([^/]+)\/event\/up$/.exec(topic);
-    if (!m) throw bad(`topic ${capText(topic)} is not a ChirpStack v4 uplink topic (application/{application id}/device/{devEui}/event/up)`);
+    const m = /^application\/([^/]+)\/device\/([^/]+)\/(?:event\/up|rx)$/.exec(topic);
+    if (!m) throw bad(`topic ${capText(topic)} is not a ChirpStack uplink topic (application/{application id}/device/{devEui}/event/up)`);
     topicApp = m[1];
     topicEui = m[2]!.toLowerCase();
   }
   const msg = parseObject(text, 'ChirpStack');
   const info = obj(msg, 'deviceInfo', 'deviceInfo');
-  if (!info) throw bad('deviceInfo is missing: not a ChirpStack v4 event (a v3 "devEUI" message, or protobuf encoding?)');
-  const devEui = devEuiOf(str(info, 'devEui', 'deviceInfo.devEui'), 'deviceInfo.devEui');
-  if (topicEui && devEui !== topicEui) throw bad(`deviceInfo.devEui ${devEui} does not match the topic's DevEUI ${capText(topicEui)}`);
+  const v3 = !info && msg.devEUI !== undefined;
+  if (!info && !v3) throw bad('neither a ChirpStack v4 event (deviceInfo) nor a v3 uplink (devEUI): a join, status or ack event, or protobuf encoding?');
+  const what = v3 ? 'ChirpStack v3 uplink' : 'ChirpStack v4 event';
+  const devEui = v3 ? v3DevEui(msg.devEUI) : devEuiOf(str(info, 'devEui', 'deviceInfo.devEui'), 'deviceInfo.devEui');
+  const euiPath = v3 ? 'devEUI' : 'deviceInfo.devEui';
+  if (topicEui && devEui !== topicEui) throw bad(`${what}: ${euiPath} ${devEui} does not match the topic's DevEUI ${capText(topicEui)}`);
   const fPort = fPortOf(msg.fPort, 'fPort');
   const bytes = payloadOf(msg.data, fPort, 'data', 'fPort');
+  const applicationId = v3 ? (typeof msg.applicationID === 'number' ? String(msg.applicationID) : str(msg, 'applicationID', 'applicationID')) : str(info, 'applicationId', 'deviceInfo.applicationId');
   return compact({
+    format: v3 ? 'chirpstack-v3' : 'chirpstack-v4',
     devEui,
-    deviceName: str(info, 'deviceName', 'deviceInfo.deviceName'),
-    applicationId: str(info, 'applicationId', 'deviceInfo.applicationId') ?? topicApp,
+    deviceName: v3 ? str(msg, 'deviceName', 'deviceName') : str(info, 'deviceName', 'deviceInfo.deviceName'),
+    applicationId: applicationId ?? topicApp,
     fPort,
     bytes,
-    observedAt: timeOf(str(msg, 'time', 'time'), 'time'),
-    ...bestRadio(msg.rxInfo, ['rssi']),
+    observedAt: v3 ? v3Time(msg.rxInfo) : timeOf(str(msg, 'time', 'time'), 'time'),
+    ...(v3 ? bestRadio(msg.rxInfo, ['rssi'], 'loRaSNR') : bestRadio(msg.rxInfo, ['rssi'])),
   });
 }
 
+/** v3's devEUI: hex (its json_v3 marshaler), or the 8 bytes in base64 (its protobuf JSON marshaler). */
+function v3DevEui(v: unknown): string {
+  if (typeof v === 'string' && !/^[0-9a-fA-F]{16}$/.test(v) && BASE64.test(v)) {
+    const b = Buffer.from(v, 'base64');
+    if (b.length === 8) return b.toString('hex');
+  }
+  return devEuiOf(typeof v === 'string' ? v : v === undefined ? undefined : preview(v), 'devEUI');
+}
+
+/** v3 has no event time: the earliest time a gateway gives in rxInfo, if any reads (advisory, never fatal). */
+function v3Time(list: unknown): number | undefined {
+  if (!Array.isArray(list)) return undefined;
+  const times = list.map((e) => (e && typeof e === 'object' ? (e as Json).time : undefined)).filter((t): t is string => typeof t === 'string' && RFC3339.test(t));
+  return times.length ? Math.min(...times.map((t) => Date.parse(t))) : undefined;
+}
+
 export function parseLnsUplink(kind: LnsKind, topic: string, text: string): LnsUplink {
-  return kind === 'ttn-v3' ? parseTtnV3Uplink(topic, text) : parseChirpStackV4Up(topic, text);
+  return kind === 'ttn-v3' ? parseTtnV3Uplink(topic, text) : parseChirpStackUp(topic, text);
 }

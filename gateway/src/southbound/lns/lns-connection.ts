@@ -6,7 +6,7 @@ import { UNKNOWN_SOURCE } from '../rejects.js';
 import { capText } from '../../util/cap.js';
 import { readTlsFiles } from '../../util/tls.js';
 import { redactUrl } from '@gridgate/contract';
-import { EmptyUplink, LNS_UPLINK_TOPICS, parseChirpStackV4Up, parseTtnV3Uplink } from './formats.js';
+import { EmptyUplink, LNS_FORMAT_NAMES, LNS_UPLINK_TOPICS, parseLnsUplink, type LnsFormat } from './formats.js';
 import { mqttClientLog } from '../../util/log.js';
 import type { Source, SourceDeps } from '../source.js';
 
@@ -17,7 +17,7 @@ export interface LnsDeps extends SourceDeps {
 }
 
 /**
- * Subscribes to a LoRaWAN network server's MQTT integration (The Things Stack v3 or ChirpStack v4) and
+ * Subscribes to a LoRaWAN network server's MQTT integration (The Things Stack v3, ChirpStack v4 or v3) and
  * turns its uplinks into raw device uplinks. The PUBACK to the network server's broker is sent only
  * once the message is durable here (mqtt.js `handleMessage`), so a crash never loses an acknowledged uplink.
  */
@@ -34,6 +34,8 @@ export class LnsConnection implements Source {
   }
 
   private available?: boolean;
+  /** The message forms seen on this connection. */
+  private readonly formats = new Set<LnsFormat>();
 
   /** Publishes a change of the connection's availability (once per change, not per retry). */
   private setAvailable(up: boolean): void {
@@ -90,7 +92,12 @@ export class LnsConnection implements Source {
   toRaw(topic: string, text: string): RawUplink | undefined {
     const source = `lns:${this.cfg.id}`;
     try {
-      const up = this.cfg.kind === 'ttn-v3' ? parseTtnV3Uplink(topic, text) : parseChirpStackV4Up(topic, text);
+      const up = parseLnsUplink(this.cfg.kind, topic, text);
+      if (!this.formats.has(up.format)) {
+        // Once per form and connection: which form the network server sends (a ChirpStack v3 or v4 server).
+        this.formats.add(up.format);
+        this.deps.log.info({ lns: this.cfg.id, format: up.format }, `LNS uplinks in ${LNS_FORMAT_NAMES[up.format]} form`);
+      }
       const device = this.deps.devices.byDevEui.get(up.devEui);
       if (!device || (device.config.lorawan?.lns && device.config.lorawan.lns !== this.cfg.id)) {
         // One shared row: DevEUIs of devices we do not know are the network server's (or a device's) choice.

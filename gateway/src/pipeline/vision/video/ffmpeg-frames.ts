@@ -55,12 +55,6 @@ export async function* readFrames(file: string, o: ReadOptions): AsyncGenerator<
   if (index === 0) throw new Error(`cannot read ${file}: no picture in it`);
 }
 
-/** The first picture of an image (or video) file, scaled. */
-export async function readImage(file: string, width: number, height: number, ffmpeg?: string): Promise<Buffer> {
-  for await (const f of readFrames(file, { width, height, maxFrames: 1, ...(ffmpeg && { ffmpeg }) })) return f.data;
-  throw new Error(`cannot read ${file}: no picture in it`);
-}
-
 /** The file's frame rate per ffprobe, if it says. */
 async function frameRate(file: string, ffmpeg?: string): Promise<number | undefined> {
   const probe = ffmpeg ? ffmpeg.replace(/ffmpeg$/, 'ffprobe') : 'ffprobe';
