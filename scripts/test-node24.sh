@@ -46,9 +46,12 @@ say "node $("$node24" --version) (ABI $abi) from $nodedir"
 # --- the copy: sources and builds copied, node_modules hard-linked (copied across file systems) ------------
 work=$(mktemp -d "${TMPDIR:-/tmp}/gg-node24.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+# Readable by all, as a checkout is: some tests run a script as an unprivileged user (test-peers).
+chmod 755 "$work"
 tree="$work/gridgate"
 mkdir -p "$tree/node_modules"
-tar -C "$ROOT" --exclude=./.git --exclude=node_modules -cf - . | tar -C "$tree" -xf -
+# .git comes along (a few MB): some tests ask git what is committed.
+tar -C "$ROOT" --exclude=./node_modules -cf - . | tar -C "$tree" -xf -
 # The tests find ../shared (test data) next to the checkout.
 [ -d "$ROOT/../shared" ] && ln -s "$(cd "$ROOT/.." && pwd)/shared" "$work/shared"
 link=-al
