@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generatePassword } from '../src/southbound/broker/credentials.js';
 import { GATEWAY_NODE_FLAGS } from '../src/runtime/node-flags.js';
-import { NOT_IN_BUNDLE } from '../src/cli/virtual-camera.js';
+import { notInBundle } from '../src/cli/dev-fakes.js';
 import { Consumer } from './helpers/consumer.js';
 import { startMosquitto, type Mosquitto } from './helpers/mosquitto.js';
 import { freePort, waitFor } from './helpers/net.js';
@@ -98,7 +98,7 @@ describe('production bundle (docker/bundle.mjs, as the Dockerfiles build it)', (
     const cli = join(out, 'gateway', 'dist', 'src', 'cli', 'main.js');
     const vc = spawnSync(process.execPath, [cli, 'virtual-camera', '--video', 'x.avi'], { encoding: 'utf8', timeout: 30_000 });
     assert.equal(vc.status, 1, vc.stderr);
-    assert.equal(vc.stderr, `gridgate: ${NOT_IN_BUNDLE}\n`);
+    assert.equal(vc.stderr, `gridgate: ${notInBundle('virtual-camera')}\n`);
     const help = spawnSync(process.execPath, [cli, '--help'], { encoding: 'utf8', timeout: 30_000 });
     assert.equal(help.status, 0, help.stderr);
     assert.match(help.stdout, /virtual-camera/);
