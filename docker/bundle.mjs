@@ -28,18 +28,17 @@ if (!existsSync(join(root, 'gateway', 'dist', 'src', 'cli', 'main.js'))) {
 // Per workspace: its package.json and whatever it ships besides sources (dist/src, generated schemas,
 // static assets a later module adds). Sources, tests, benchmarks and build scripts stay behind.
 const SKIP_IN_WORKSPACE = new Set(['src', 'fakes', 'test', 'bench', 'scripts', 'node_modules', 'tsconfig.json']);
-const SKIP_IN_DIST = new Set(['test', 'bench', 'scripts', '.tsbuildinfo']);
-// The fakes (gateway/fakes) are development tools; the demo's simulator and central side ship, because
-// `gridgate demo` is what `npm start`, the images' smoke check and a first look at a gateway run. The virtual
-// camera (a fake ONVIF device and RTSP server for tests) does not.
-const SKIP_FAKES = new Set(['virtual-camera']);
+// The fakes (gateway/fakes, compiled to dist/fakes: simulated devices, the demo's central side, the virtual
+// camera) are development and lab tools, and none ships: `gridgate demo`, `simulate`, `opcua simulate` and
+// `virtual-camera` say so in a bundle (gateway/src/cli/dev-fakes.ts). The checks that run the demo from the
+// bundle lay dist/fakes over a copy of it as test fixtures; the Dockerfile's lab targets add them back.
+const SKIP_IN_DIST = new Set(['test', 'bench', 'scripts', 'fakes', '.tsbuildinfo']);
 const keep = (ws) => (src) => {
   const rel = relative(join(root, ws), src).split(sep);
   if (rel[0] === '') return true;
   if (rel.at(-1).endsWith('.tsbuildinfo')) return false;
   if (rel.length === 1) return !SKIP_IN_WORKSPACE.has(rel[0]) && !rel[0].endsWith('.tsbuildinfo');
   if (rel[0] === 'dist' && rel.length === 2) return !SKIP_IN_DIST.has(rel[1]);
-  if (rel[0] === 'dist' && rel[1] === 'fakes' && rel.length === 3) return !SKIP_FAKES.has(rel[2]);
   return true;
 };
 

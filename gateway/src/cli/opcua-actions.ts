@@ -13,6 +13,7 @@ import { draftYaml } from '../southbound/opcua/draft-profile.js';
 import { routeNodeOpcuaLogs } from '../southbound/opcua/opcua-log.js';
 import { certInfo, describeCert, ensureOwnCertificate, listCertificates, trustCertificate } from '../southbound/opcua/pki.js';
 import { createLogger } from '../util/log.js';
+import { loadFakes } from './dev-fakes.js';
 
 // The actions of `gridgate opcua …` (registered in cli/opcua.ts, loaded only when one runs: node-opcua
 // takes seconds to import).
@@ -275,7 +276,7 @@ export interface SimulateOpts {
 
 export async function simulate(o: SimulateOpts): Promise<void> {
   const log = quietLog();
-  const { CabinetSim } = await import('../../fakes/sim/opcua-cabinet.js'); // the server side of node-opcua: loaded only here
+  const { CabinetSim } = await loadFakes('opcua simulate', 'opcuaCabinet'); // the server side of node-opcua: loaded only here
   const password = o.passwordEnv ? process.env[o.passwordEnv] : undefined;
   if (o.user && !password) throw new Error('--user needs --password-env VAR with the password in it');
   const sim = new CabinetSim({

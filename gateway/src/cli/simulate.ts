@@ -3,8 +3,7 @@ import type { Command } from 'commander';
 import { builtinCodecs } from '../profiles/codecs/index.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { derivedPassword } from '../southbound/broker/credentials.js';
-import { prng, randomFaultPlan, type FaultWindow } from '../../fakes/sim/scenario.js';
-import { Simulator, type SimulatedDevice } from '../../fakes/sim/simulator.js';
+import { loadFakes, type Fakes, type FaultWindow, type SimulatedDevice, type Simulator } from './dev-fakes.js';
 
 interface SimulateOpts {
   config: string;
@@ -24,8 +23,13 @@ export function simulatedDevices(loaded: LoadedConfig, n?: number): SimulatedDev
   return all.slice(0, n).map((d) => ({ id: d.id, profile: loaded.profiles.get(d.profile)!.profile, params: d.params, ...(d.lorawan && { devEui: d.lorawan.devEui }) }));
 }
 
-/** Builds a simulator for a loaded config: passwords from the fleet secret or a JSON file of id → password. */
-export function simulatorFor(loaded: LoadedConfig, devices: SimulatedDevice[], opts: { intervalMs: number; plan: FaultWindow[]; seed: number; passwords?: Record<string, string>; brokerPort?: number }): Simulator {
+/** Builds a simulator (the sim fakes, loadFakes(…, 'sim')) for a loaded config: passwords from the fleet secret or a JSON file of id → password. */
+export function simulatorFor(
+  { Simulator }: Fakes<'sim'>,
+  loaded: LoadedConfig,
+  devices: SimulatedDevice[],
+  opts: { intervalMs: number; plan: FaultWindow[]; seed: number; passwords?: Record<string, string>; brokerPort?: number },
+): Simulator {
   const c = loaded.config;
   const secret = c.broker.deviceKeySecret;
   const lns = c.lns[0];
@@ -57,6 +61,8 @@ export function registerSimulate(program: Command): void {
     .option('--seed <n>', 'random seed (the same seed repeats the same traffic)', '1')
     .option('--passwords <file>', 'JSON file mapping device id to its MQTT password')
     .action(async (o: SimulateOpts) => {
+      const fakes = await loadFakes('simulate', 'sim');
+      const { prng, randomFaultPlan } = fakes;
       const loaded = loadConfig(o.config);
       const n = Number(o.devices);
       const intervalS = Number(o.interval);
@@ -67,7 +73,7 @@ export function registerSimulate(program: Command): void {
       const seed = Number(o.seed);
       const plan = o.faults === 'none' ? [] : randomFaultPlan(devices, durationS, prng(seed + 1));
       const passwords = o.passwords ? (JSON.parse(readFileSync(o.passwords, 'utf8')) as Record<string, string>) : undefined;
-      const sim = simulatorFor(loaded, devices, { intervalMs: intervalS * 1000, plan, seed, ...(passwords && { passwords }) });
+      const sim = simulatorFor(fakes, loaded, devices, { intervalMs: intervalS * 1000, plan, seed, ...(passwords && { passwords }) });
       await sim.start();
       for (const f of plan) process.stdout.write(`fault planned: ${f.deviceId} ${f.fault} from ${f.fromS}s to ${f.toS}s\n`);
       process.stdout.write(`simulating ${devices.length} device(s), one report every ${intervalS}s each; Ctrl-C stops\n`);

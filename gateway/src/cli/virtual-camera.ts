@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { resolveFfmpeg } from '../southbound/cameras/ffmpeg.js';
+import { loadFakes } from './dev-fakes.js';
 
 interface VirtualCameraOptions {
   video: string;
@@ -21,22 +22,6 @@ interface VirtualCameraOptions {
   name: string;
   model: string;
   serial: string;
-}
-
-/** What `gridgate virtual-camera` says where its fake is absent: the production bundle leaves gateway/fakes/virtual-camera out. */
-export const NOT_IN_BUNDLE =
-  'virtual-camera is a development and lab command (a video file played as an ONVIF camera), not part of this production bundle: run it from a source checkout (npm ci, then node gateway/dist/src/cli/main.js virtual-camera ...) or the lab-camera image (docker/compose.yaml, service virtual-camera)';
-
-/** The fake camera, loaded when the command runs: the gateway's help and its other commands work without it. */
-async function loadFake() {
-  try {
-    const [{ VirtualOnvifDevice }, { RtspServer }] = await Promise.all([import('../../fakes/virtual-camera/onvif-device.js'), import('../../fakes/virtual-camera/rtsp-server.js')]);
-    return { VirtualOnvifDevice, RtspServer };
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === 'ERR_MODULE_NOT_FOUND' && err.message.includes('fakes/virtual-camera/')) throw new Error(NOT_IN_BUNDLE);
-    throw e;
-  }
 }
 
 export function registerVirtualCamera(program: Command): void {
@@ -61,7 +46,8 @@ export function registerVirtualCamera(program: Command): void {
     .option('--model <text>', 'model reported by GetDeviceInformation', 'VC-1')
     .option('--serial <text>', 'serial number reported by GetDeviceInformation', 'VC0001')
     .action(async (o: VirtualCameraOptions) => {
-      const { VirtualOnvifDevice, RtspServer } = await loadFake();
+      // The fake camera, loaded when the command runs: the gateway's help and its other commands work without it.
+      const { VirtualOnvifDevice, RtspServer } = await loadFakes('virtual-camera', 'virtualCamera');
       const password = o.passwordEnv ? process.env[o.passwordEnv] : undefined;
       if (o.passwordEnv && !password) throw new Error(`environment variable ${o.passwordEnv} (--password-env) is not set`);
       if (o.username && !password) throw new Error('--username needs --password-env');
