@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { GatewayConfig } from '../config/schema.js';
 import { formatProblem, YamlSource } from '../util/yaml-source.js';
+import { envRefs } from '../util/env-ref.js';
 import { findGaps, findOverlaps, place, totalAreaM2, type Placeable } from '../pipeline/grids/check.js';
 import { GridsConfig } from '../pipeline/grids/config.js';
 import { gcj02ToWgs84 } from '../pipeline/grids/gcj02.js';
@@ -26,7 +27,7 @@ function readConfig(file: string): GatewayConfig {
   const syntax = src.syntaxProblems();
   if (syntax.length) throw new Error(syntax.map(formatProblem).join('\n'));
   const env = { ...process.env };
-  for (const m of readFileSync(file, 'utf8').matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)) env[m[1]!] ??= 'unset-variable-placeholder';
+  for (const m of readFileSync(file, 'utf8').matchAll(envRefs())) if (m[2] === undefined) env[m[1]!] ??= 'unset-variable-placeholder';
   src.substituteEnv(env);
   const { value, problems } = src.validate(GatewayConfig);
   if (!value) throw new Error(problems.map(formatProblem).join('\n'));

@@ -4,7 +4,8 @@ import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
 import { isMap, parseDocument } from 'yaml';
 import { certificateRequest, generateKey, type KeyType } from '../local/provision/csr.js';
-import { ensureEnvSecret, envReference, upsertEnvFile, writePrivate } from '../local/provision/env-file.js';
+import { ensureEnvSecret, upsertEnvFile, writePrivate } from '../local/provision/env-file.js';
+import { envReference } from '../util/env-ref.js';
 import { generatePassword } from '../southbound/broker/credentials.js';
 import { currentConfig, saveEdit } from './config-file.js';
 

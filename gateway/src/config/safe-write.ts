@@ -4,6 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import { loadConfig, type LoadedConfig } from './load.js';
 import { isSecretKey } from '../util/redact.js';
+import { envRefs } from '../util/env-ref.js';
 import { SourceError, type SourceProblem } from '../util/yaml-source.js';
 import type { ConfigWriter } from '../local/console/config-writer.js';
 
@@ -35,7 +36,6 @@ export interface CheckResult {
   unset: string[];
 }
 
-const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\}/g;
 
 /** A placeholder for an unset variable, by the key it is the value of; undefined where none is safe to invent. */
 function placeholderFor(path: (string | number)[]): string | undefined {
@@ -55,7 +55,7 @@ export function placeholderEnv(text: string, env: NodeJS.ProcessEnv): { env: Nod
   const visit = (node: unknown, path: (string | number)[]): void => {
     if (isScalar(node)) {
       if (typeof node.value !== 'string') return;
-      for (const m of node.value.matchAll(VAR)) {
+      for (const m of node.value.matchAll(envRefs())) {
         const name = m[1]!;
         if (m[2] !== undefined || (env[name] !== undefined && env[name] !== '') || unset.includes(name)) continue;
         const p = placeholderFor(path);

@@ -1,4 +1,5 @@
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Scalar } from 'yaml';
+import { envReference } from './env-ref.js';
 
 /**
  * Secrets in config text shown over the API: passwords, password hashes, tokens and fleet secrets become
@@ -13,7 +14,6 @@ export function isSecretKey(key: string): boolean {
   return /password|secret|token/i.test(key);
 }
 
-const ENV_REF = /^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/;
 /** scheme://user:password@host: a URL with a password in it is a secret as a whole. */
 const URL_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/@\s:]*:([^/@\s]+)@/i;
 
@@ -34,10 +34,10 @@ function secretValue(key: string, node: Scalar): boolean {
   const v = node.value;
   if (v === null || v === undefined || v === '') return false;
   const s = String(v);
-  if (ENV_REF.test(s)) return false;
+  if (envReference(s, { bare: true })) return false;
   if (isSecretKey(key)) return true;
   const pw = typeof v === 'string' ? URL_PASSWORD.exec(s)?.[1] : undefined;
-  return !!pw && !ENV_REF.test(pw);
+  return !!pw && !envReference(pw, { bare: true });
 }
 
 /** A config is a few levels deep; a hostile text nested thousands deep is not walked (it does not load either). */

@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Scalar } from 'yaml';
 import type { z } from 'zod';
 import { isSecretKey } from './redact.js';
+import { envRefs } from './env-ref.js';
 
 /** What one config may expand through aliases (yaml's count: nodes copied, weighted by size). */
 const MAX_ALIAS_COUNT = 100;
 
-const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 /** Variable names that say they hold a secret. */
 const SECRET_NAME = /PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE|CREDENTIAL|API_?KEY|_HASH$/i;
 /** What comes before a reference that is the password of a URL: scheme://user: */
@@ -111,13 +111,13 @@ export class YamlSource {
     const problems: SourceProblem[] = [];
     const secretVars = new Set<string>();
     this.eachString((value, path) => {
-      if (isSecretKey(String(path[path.length - 1] ?? ''))) for (const m of value.matchAll(ENV_REF)) secretVars.add(m[1]!);
+      if (isSecretKey(String(path[path.length - 1] ?? ''))) for (const m of value.matchAll(envRefs())) secretVars.add(m[1]!);
     });
     this.eachString((value, path, node) => {
       const secretField = isSecretKey(String(path[path.length - 1] ?? ''));
       // An unquoted scalar that is exactly one reference takes the type its value reads as (port: ${PORT}).
       const whole = node.type === 'PLAIN' && /^\$\{[^}]+\}$/.test(value);
-      const next = value.replace(ENV_REF, (_ref: string, name: string, dflt: string | undefined, at: number) => {
+      const next = value.replace(envRefs(), (_ref: string, name: string, dflt: string | undefined, at: number) => {
         if (!secretField && (secretVars.has(name) || SECRET_NAME.test(name)) && !URL_PASSWORD_BEFORE.test(value.slice(0, at))) {
           problems.push(this.problem(path, `environment variable ${name} holds a secret: use it only in a password, token or secret field (or as the password of a URL), where the API and the logs never show it`));
           return '';

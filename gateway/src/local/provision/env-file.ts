@@ -64,8 +64,3 @@ export function ensureEnvSecret(file: string, name: string): boolean {
   upsertEnvFile(file, name, randomBytes(32).toString('base64url'));
   return true;
 }
-
-/** The variable a config field names (`"${VAR}"`), if it is exactly one reference. */
-export function envReference(value: unknown): string | undefined {
-  return typeof value === 'string' ? /^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-[^}]*)?\}$/.exec(value)?.[1] : undefined;
-}
