@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { RejectReason } from '../model/readings.js';
 import { capText } from '../util/cap.js';
+import { LogBudget } from '../util/log-budget.js';
 
 const MAX_TRACKED = 10_000;
 const LOG_EVERY_MS = 60_000;
@@ -19,12 +20,6 @@ export const UNKNOWN_SOURCE = '(unknown)';
 /** The row of further ids once MAX_TRACKED rows exist. */
 const OTHER = '(other)';
 
-interface LogWindow {
-  start: number;
-  logged: number;
-  suppressed: number;
-}
-
 /**
  * Counts refused inputs per device and reason, and logs at most once per device per minute (a broken sensor
  * must not flood the log) and at most LOG_PER_REASON lines per reason per minute, then one line saying how
@@ -35,7 +30,7 @@ export class RejectCounter {
   private readonly lastLogged = new Map<string, number>();
   /** The latest refusal per device with its detail, for status views (the log carries one a minute). */
   private readonly last = new Map<string, { at: number; reason: RejectReason; detail: string }>();
-  private readonly windows = new Map<RejectReason, LogWindow>();
+  private readonly windows = new Map<RejectReason, LogBudget>();
   private timer?: NodeJS.Timeout;
   total = 0;
 
@@ -59,13 +54,11 @@ export class RejectCounter {
     const last = key === UNKNOWN_SOURCE || key === OTHER ? undefined : this.lastLogged.get(key);
     if (last !== undefined && t - last < LOG_EVERY_MS) return;
     let w = this.windows.get(reason);
-    if (!w) this.windows.set(reason, (w = { start: t, logged: 0, suppressed: 0 }));
-    if (w.logged >= LOG_PER_REASON) {
-      w.suppressed++;
+    if (!w) this.windows.set(reason, (w = new LogBudget(LOG_PER_REASON, LOG_EVERY_MS)));
+    if (!w.admit(t)) {
       this.armFlush();
       return;
     }
-    w.logged++;
     if (this.lastLogged.size >= MAX_TRACKED) this.lastLogged.clear();
     this.lastLogged.set(key, t);
     this.log.warn({ device: id, reason, detail: text }, 'input rejected');
@@ -74,9 +67,10 @@ export class RejectCounter {
   /** Closes the log windows older than a minute, with one line for each that left lines out. */
   flush(t = this.now()): void {
     for (const [reason, w] of this.windows) {
-      if (t - w.start < LOG_EVERY_MS) continue;
+      if (!w.expired(t)) continue;
       this.windows.delete(reason);
-      if (w.suppressed) this.log.warn({ reason, suppressed: w.suppressed }, `input rejected: ${w.suppressed} more "${reason}" not logged in the last minute (all counted in status)`);
+      const held = w.takeHeld();
+      if (held) this.log.warn({ reason, suppressed: held }, `input rejected: ${held} more "${reason}" not logged in the last minute (all counted in status)`);
     }
   }
 
@@ -86,7 +80,7 @@ export class RejectCounter {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.flush();
-      if ([...this.windows.values()].some((w) => w.suppressed)) this.armFlush();
+      if ([...this.windows.values()].some((w) => w.holding)) this.armFlush();
     }, LOG_EVERY_MS);
     this.timer.unref();
   }

@@ -6,6 +6,7 @@ import type { RejectReason } from '../../model/readings.js';
 import type { Source, SourceDeps } from '../source.js';
 import { UNKNOWN_SOURCE } from '../rejects.js';
 import { capText } from '../../util/cap.js';
+import { LogBudget } from '../../util/log-budget.js';
 import { readTlsFiles } from '../../util/tls.js';
 import { clientIdProblem, deviceOfUpTopic, mayPublish, maySubscribe, MAX_CLIENT_ID_CHARS, MAX_DEVICE_ID_CHARS } from './acl.js';
 import { derivedPassword, safeEqual, verifyPassword } from './credentials.js';
@@ -58,7 +59,7 @@ export class EmbeddedBroker implements Source {
   private readonly live = new Map<string, Set<DeviceClient>>();
   private readonly logins: LoginGuard;
   private summaryTimer?: NodeJS.Timeout;
-  private tooLarge = { start: 0, logged: 0, notLogged: 0 };
+  private readonly tooLarge = new LogBudget(TOO_LARGE_LINES_PER_MINUTE, MINUTE_MS);
 
   constructor(
     private readonly cfg: BrokerOptions,
@@ -306,17 +307,11 @@ export class EmbeddedBroker implements Source {
   }
 
   private logTooLarge(remote: string | undefined, bytes: number): void {
-    const w = this.tooLarge;
-    const t = this.now();
-    if (t - w.start >= MINUTE_MS) Object.assign(w, { start: t, logged: 0 });
-    if (w.logged >= TOO_LARGE_LINES_PER_MINUTE) {
-      w.notLogged++;
-      return;
-    }
-    w.logged++;
-    this.deps.log.warn({ remote, bytes, limit: this.cfg.maxPacketBytes, ...(w.notLogged && { notLoggedBefore: w.notLogged }) }, 'embedded broker: packet too large, connection closed');
-    w.notLogged = 0;
+    if (!this.tooLarge.admit(this.now())) return;
+    const held = this.tooLarge.takeHeld();
+    this.deps.log.warn({ remote, bytes, limit: this.cfg.maxPacketBytes, ...(held && { notLoggedBefore: held }) }, 'embedded broker: packet too large, connection closed');
   }
+
 
   async stop(): Promise<void> {
     clearInterval(this.summaryTimer);
