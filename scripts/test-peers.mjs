@@ -22,7 +22,7 @@ const say = (s) => console.error(`npm test: ${s}`);
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 const run = (cmd, args, env = {}) => spawnSync(cmd, args, { stdio: 'inherit', env: { ...process.env, ...env } }).status === 0;
 
-export function packageList(file = listFile) {
+function packageList(file = listFile) {
   return readFileSync(file, 'utf8')
     .split('\n')
     .map((l) => l.replace(/#.*/, '').trim())
@@ -79,4 +79,3 @@ function main() {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) process.exit(main());
-export { main as ensurePeers };
